@@ -1,0 +1,25 @@
+using System.CommandLine;
+using GpuDaemon.Cli.Settings;
+
+namespace GpuDaemon.Cli.Commands;
+
+/// <summary>A command's setting options plus its --config, merged into <see cref="DaemonSettings"/> at run time.</summary>
+public sealed class CommandSettings
+{
+    private readonly List<Option> _options;
+    private readonly Option<string> _config = CommonOptions.Config();
+
+    public CommandSettings(Command command, IEnumerable<Option> options)
+    {
+        _options = [.. options];
+        foreach (var option in _options)
+        {
+            command.Add(option);
+        }
+
+        command.Add(_config);
+    }
+
+    public DaemonSettings Load(ParseResult parse, IEnvironment environment) =>
+        SettingsLoader.Load(parse, _options, _config, environment);
+}

@@ -1,0 +1,3 @@
+using GpuDaemon.Cli;
+
+return await GpuDaemonCli.RunAsync(args, Console.Out, Console.Error, new ProcessEnvironment());

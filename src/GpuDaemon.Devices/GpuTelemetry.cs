@@ -1,0 +1,46 @@
+namespace GpuDaemon.Devices;
+
+/// <summary>
+/// One reading of a GPU's counters. Null means the GPU or backend does not report that value,
+/// which is normal (NVML's NOT_SUPPORTED), not an error.
+/// </summary>
+public sealed record GpuTelemetry
+{
+    public required string Uuid { get; init; }
+
+    public DateTimeOffset Timestamp { get; init; }
+
+    public double? GpuUtilizationPercent { get; init; }
+
+    public double? MemoryUtilizationPercent { get; init; }
+
+    public double? EncoderUtilizationPercent { get; init; }
+
+    public double? DecoderUtilizationPercent { get; init; }
+
+    public long? MemoryUsedMiB { get; init; }
+
+    public long? MemoryFreeMiB { get; init; }
+
+    public long? MemoryTotalMiB { get; init; }
+
+    public double? TemperatureC { get; init; }
+
+    public double? PowerWatts { get; init; }
+
+    public double? SmClockMHz { get; init; }
+
+    public double? MemoryClockMHz { get; init; }
+
+    public double? TotalEnergyJoules { get; init; }
+
+    public long? PcieReplayCount { get; init; }
+
+    public long? EccCorrectedErrors { get; init; }
+
+    public long? EccUncorrectedErrors { get; init; }
+
+    public long? RemappedRowsCorrectable { get; init; }
+
+    public long? RemappedRowsUncorrectable { get; init; }
+}

@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace GpuDaemon.Devices.Simulated;
+
+/// <summary>Parses and checks a simulation file; every problem is reported with where it is.</summary>
+public static class ScenarioReader
+{
+    public static SimulationScenario Parse(string json, string source)
+    {
+        SimulationScenario? scenario;
+        try
+        {
+            scenario = JsonSerializer.Deserialize(json, SimulationJsonContext.Default.SimulationScenario);
+        }
+        catch (JsonException ex)
+        {
+            var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
+            var line = ex.LineNumber is { } l ? string.Create(CultureInfo.InvariantCulture, $" (line {l + 1})") : string.Empty;
+            throw new DeviceBackendException($"simulation file {source} is not valid{where}{line}: {Describe(ex)}. See docs/simulation.md for the format.", ex);
+        }
+
+        if (scenario is null)
+        {
+            throw new DeviceBackendException($"simulation file {source} is empty (null); it needs at least {{\"gpus\": []}}. See docs/simulation.md.");
+        }
+
+        Validate(scenario, source);
+        return scenario;
+    }
+
+    public static string Serialize(SimulationScenario scenario) =>
+        JsonSerializer.Serialize(scenario, SimulationJsonContext.Default.SimulationScenario);
+
+    public static void Validate(SimulationScenario scenario, string source)
+    {
+        scenario.Driver ??= new SimulatedDriver();
+        scenario.Gpus ??= [];
+        var uuids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < scenario.Gpus.Count; i++)
+        {
+            var gpu = scenario.Gpus[i] ?? throw Invalid(source, i, "is null");
+            gpu.NvlinkPeers ??= [];
+            gpu.Xid ??= [];
+            if (string.IsNullOrWhiteSpace(gpu.Uuid))
+            {
+                throw Invalid(source, i, "has no \"uuid\"");
+            }
+
+            if (!uuids.Add(gpu.Uuid))
+            {
+                throw Invalid(source, i, $"repeats uuid \"{gpu.Uuid}\"; every GPU needs its own");
+            }
+
+            if (gpu.MemoryMiB <= 0)
+            {
+                throw Invalid(source, i, $"has memoryMiB {gpu.MemoryMiB}; it must be positive");
+            }
+
+            if (gpu.UtilizationPercent is < 0 or > 100)
+            {
+                throw Invalid(source, i, $"has utilizationPercent {gpu.UtilizationPercent}; it must be 0-100");
+            }
+
+            if (gpu.MemoryUsedMiB < 0 || gpu.MemoryUsedMiB > gpu.MemoryMiB)
+            {
+                throw Invalid(source, i, $"has memoryUsedMiB {gpu.MemoryUsedMiB}; it must be 0-{gpu.MemoryMiB}");
+            }
+
+            if (gpu.NumaNode is < 0)
+            {
+                throw Invalid(source, i, $"has numaNode {gpu.NumaNode}; leave it out when unknown");
+            }
+
+            if (gpu.Mig is { } mig)
+            {
+                mig.Instances ??= [];
+                if (mig.Instances.Count > 0 && !mig.Enabled)
+                {
+                    throw Invalid(source, i, "lists MIG instances but has mig.enabled false");
+                }
+
+                foreach (var instance in mig.Instances)
+                {
+                    if (string.IsNullOrWhiteSpace(instance.Profile) || instance.MemoryMiB <= 0)
+                    {
+                        throw Invalid(source, i, "has a MIG instance without a profile (e.g. \"1g.10gb\") or a positive memoryMiB");
+                    }
+                }
+            }
+        }
+
+        for (var i = 0; i < scenario.Gpus.Count; i++)
+        {
+            foreach (var peer in scenario.Gpus[i].NvlinkPeers)
+            {
+                if (!uuids.Contains(peer) || peer == scenario.Gpus[i].Uuid)
+                {
+                    throw Invalid(source, i, $"lists nvlinkPeer \"{peer}\", which is not another GPU's uuid in this file");
+                }
+            }
+        }
+    }
+
+    private static DeviceBackendException Invalid(string source, int index, string problem) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"simulation file {source}: gpus[{index}] {problem}. See docs/simulation.md for the format."));
+
+    private static string Describe(JsonException ex)
+    {
+        if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            return "unknown field (check its spelling)";
+        }
+
+        if (ex.Message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return "the value has the wrong type (a number, true/false, text or list was expected)";
+        }
+
+        return FirstSentence(ex.Message);
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var line = message.ReplaceLineEndings(" ");
+        var cut = line.IndexOf(". ", StringComparison.Ordinal);
+        return (cut > 0 ? line[..cut] : line).TrimEnd('.');
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json.Serialization;
+
+namespace GpuDaemon.Devices.Simulated;
+
+/// <summary>
+/// The simulation file: a driver and a list of GPUs with their faults and readings. Edited while the
+/// daemon runs to inject faults. The format is documented in docs/simulation.md.
+/// </summary>
+public sealed class SimulationScenario
+{
+    public SimulatedDriver Driver { get; set; } = new();
+
+    public List<SimulatedGpu> Gpus { get; set; } = [];
+}
+
+public sealed class SimulatedDriver
+{
+    public string Version { get; set; } = "550.127.05";
+
+    public string CudaVersion { get; set; } = "12.4";
+
+    public bool Loaded { get; set; } = true;
+}
+
+public sealed class SimulatedGpu
+{
+    public string Uuid { get; set; } = string.Empty;
+
+    public string Model { get; set; } = "NVIDIA H100 80GB HBM3";
+
+    public long MemoryMiB { get; set; } = 81559;
+
+    /// <summary>Defaults to a bus id derived from the GPU's position.</summary>
+    public string? PciBusId { get; set; }
+
+    /// <summary>Defaults to the GPU's position in the list.</summary>
+    public int? MinorNumber { get; set; }
+
+    public int? NumaNode { get; set; }
+
+    /// <summary>UUIDs of other GPUs in the scenario this one has NVLink to.</summary>
+    public List<string> NvlinkPeers { get; set; } = [];
+
+    /// <summary>False makes the GPU fail its health probe.</summary>
+    public bool Healthy { get; set; } = true;
+
+    /// <summary>True makes the GPU behave as fallen off the bus.</summary>
+    public bool Lost { get; set; }
+
+    /// <summary>Xid codes; each one appended while the daemon runs is delivered once as an event.</summary>
+    public List<int> Xid { get; set; } = [];
+
+    public double UtilizationPercent { get; set; }
+
+    public long MemoryUsedMiB { get; set; }
+
+    public double TemperatureC { get; set; } = 34;
+
+    public double PowerWatts { get; set; } = 72;
+
+    public SimulatedMig? Mig { get; set; }
+}
+
+public sealed class SimulatedMig
+{
+    public bool Enabled { get; set; }
+
+    public List<SimulatedMigInstance> Instances { get; set; } = [];
+}
+
+public sealed class SimulatedMigInstance
+{
+    /// <summary>e.g. <c>1g.10gb</c>.</summary>
+    public string Profile { get; set; } = string.Empty;
+
+    public long MemoryMiB { get; set; }
+
+    /// <summary>Defaults to a UUID derived from the parent GPU and the instance's position.</summary>
+    public string? Uuid { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(SimulationScenario))]
+internal sealed partial class SimulationJsonContext : JsonSerializerContext;

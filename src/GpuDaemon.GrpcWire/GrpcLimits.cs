@@ -1,0 +1,7 @@
+namespace GpuDaemon.GrpcWire;
+
+public static class GrpcLimits
+{
+    /// <summary>The receive limit common gRPC implementations default to.</summary>
+    public const int DefaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
+}

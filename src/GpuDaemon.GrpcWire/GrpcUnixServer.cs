@@ -1,0 +1,146 @@
+using GpuDaemon.GrpcWire.Internal;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GpuDaemon.GrpcWire;
+
+/// <summary>
+/// A gRPC server on one unix-domain socket: Kestrel, HTTP/2 only (prior knowledge, as the kubelet dials),
+/// with no host or DI container around it so that many can be started and stopped cheaply.
+/// </summary>
+public sealed partial class GrpcUnixServer : IAsyncDisposable
+{
+    private readonly GrpcServiceMap _services;
+    private readonly GrpcServerOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private KestrelServer? _server;
+
+    public GrpcUnixServer(string socketPath, GrpcServiceMap services, ILoggerFactory loggerFactory, GrpcServerOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(socketPath);
+        SocketPath = socketPath;
+        _services = services;
+        _options = options ?? new GrpcServerOptions();
+        _loggerFactory = loggerFactory;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = loggerFactory.CreateLogger<GrpcUnixServer>();
+    }
+
+    public string SocketPath { get; }
+
+    /// <summary>Replaces any stale socket file, listens, and returns once calls are being accepted.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_server is not null)
+        {
+            throw new InvalidOperationException($"gRPC server on {SocketPath} is already started");
+        }
+
+        var directory = Path.GetDirectoryName(SocketPath);
+        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"cannot serve on {SocketPath}: directory {directory} does not exist");
+        }
+
+        File.Delete(SocketPath);
+
+        var kestrelOptions = new KestrelServerOptions
+        {
+            AddServerHeader = false,
+            ApplicationServices = EmptyServices.Instance,
+        };
+        kestrelOptions.Limits.MaxRequestBodySize = null;
+        kestrelOptions.Limits.MinRequestBodyDataRate = null;
+        kestrelOptions.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
+        var server = new KestrelServer(Options.Create(kestrelOptions), transport, _loggerFactory);
+        var dispatcher = new GrpcRequestDispatcher(_services, _options, _timeProvider, _loggerFactory.CreateLogger<GrpcRequestDispatcher>(), _stopping.Token);
+        await server.StartAsync(new DispatchingApplication(dispatcher), cancellationToken);
+        _server = server;
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(SocketPath, _options.SocketFileMode);
+        }
+
+        Log.Listening(_logger, SocketPath);
+    }
+
+    /// <summary>Ends running calls (streams see their token cancelled), stops listening, removes the socket.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        var server = Interlocked.Exchange(ref _server, null);
+        if (server is null)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        try
+        {
+            await server.StopAsync(cancellationToken);
+        }
+        finally
+        {
+            server.Dispose();
+            TryDeleteSocket();
+            Log.Stopped(_logger, SocketPath);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await StopAsync(timeout.Token);
+        _stopping.Dispose();
+    }
+
+    private void TryDeleteSocket()
+    {
+        try
+        {
+            File.Delete(SocketPath);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private sealed class DispatchingApplication(GrpcRequestDispatcher dispatcher) : IHttpApplication<HttpContext>
+    {
+        public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
+
+        public Task ProcessRequestAsync(HttpContext context) => dispatcher.DispatchAsync(context);
+
+        public void DisposeContext(HttpContext context, Exception? exception)
+        {
+        }
+    }
+
+    private sealed class EmptyServices
+    {
+        public static readonly IServiceProvider Instance = new ServiceCollection().BuildServiceProvider();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "gRPC server listening on {SocketPath}")]
+        public static partial void Listening(ILogger logger, string socketPath);
+
+        [LoggerMessage(EventId = 1011, Level = LogLevel.Debug, Message = "gRPC server on {SocketPath} stopped")]
+        public static partial void Stopped(ILogger logger, string socketPath);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using Google.Protobuf;
+
+namespace GpuDaemon.GrpcWire.Internal;
+
+/// <summary>
+/// gRPC length-prefixed messages: a compressed flag byte, a 4-byte big-endian length, then the bytes.
+/// Message boundaries have nothing to do with HTTP/2 DATA frame boundaries, so reading works on a pipe.
+/// </summary>
+internal static class GrpcFraming
+{
+    /// <summary>
+    /// Reads the next message, or returns null when the stream ends cleanly between messages.
+    /// Oversized, compressed (no encoding is ever negotiated) and truncated messages become RpcExceptions.
+    /// </summary>
+    public static async ValueTask<T?> ReadMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageBytes, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (TryReadFrame(ref buffer, maxMessageBytes, out var payload))
+            {
+                T message;
+                try
+                {
+                    message = parser.ParseFrom(payload);
+                }
+                catch (InvalidProtocolBufferException ex)
+                {
+                    reader.AdvanceTo(buffer.Start);
+                    throw new RpcException(GrpcStatusCode.Internal, $"cannot parse {typeof(T).Name} message: {ex.Message}");
+                }
+
+                reader.AdvanceTo(buffer.Start);
+                return message;
+            }
+
+            if (result.IsCompleted)
+            {
+                var remaining = buffer.Length;
+                reader.AdvanceTo(buffer.End);
+                if (remaining == 0)
+                {
+                    return null;
+                }
+
+                throw new RpcException(GrpcStatusCode.Internal, $"stream ended inside a message ({remaining} bytes of a partial message received)");
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Takes one whole frame off the front of <paramref name="buffer"/> if it is all there.</summary>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxMessageBytes, out ReadOnlySequence<byte> payload)
+    {
+        payload = default;
+        if (buffer.Length < GrpcProtocol.FrameHeaderLength)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[GrpcProtocol.FrameHeaderLength];
+        buffer.Slice(0, GrpcProtocol.FrameHeaderLength).CopyTo(header);
+        var flag = header[0];
+        if (flag == 1)
+        {
+            throw new RpcException(GrpcStatusCode.Internal, "message is marked compressed but no grpc-encoding was negotiated");
+        }
+
+        if (flag != 0)
+        {
+            throw new RpcException(GrpcStatusCode.Internal, $"invalid message flag {flag} (expected 0)");
+        }
+
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
+        if (length > (uint)maxMessageBytes)
+        {
+            throw new RpcException(GrpcStatusCode.ResourceExhausted, $"message of {length} bytes exceeds the {maxMessageBytes}-byte limit");
+        }
+
+        if (buffer.Length < GrpcProtocol.FrameHeaderLength + length)
+        {
+            return false;
+        }
+
+        payload = buffer.Slice(GrpcProtocol.FrameHeaderLength, length);
+        buffer = buffer.Slice(GrpcProtocol.FrameHeaderLength + length);
+        return true;
+    }
+
+    /// <summary>Writes one framed message to <paramref name="writer"/> (without flushing).</summary>
+    public static void WriteMessage(IBufferWriter<byte> writer, IMessage message)
+    {
+        var size = message.CalculateSize();
+        var span = writer.GetSpan(GrpcProtocol.FrameHeaderLength + size);
+        span[0] = 0;
+        BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)size);
+        message.WriteTo(span.Slice(GrpcProtocol.FrameHeaderLength, size));
+        writer.Advance(GrpcProtocol.FrameHeaderLength + size);
+    }
+
+    /// <summary>One framed message as a byte array, for request bodies.</summary>
+    public static byte[] Frame(IMessage message)
+    {
+        var size = message.CalculateSize();
+        var bytes = new byte[GrpcProtocol.FrameHeaderLength + size];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(1), (uint)size);
+        message.WriteTo(bytes.AsSpan(GrpcProtocol.FrameHeaderLength));
+        return bytes;
+    }
+}

@@ -1,0 +1,144 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace GpuDaemon.GrpcWire.Internal;
+
+/// <summary>Turns one HTTP/2 request into one gRPC call: checks, routing, deadline, status trailers.</summary>
+internal sealed partial class GrpcRequestDispatcher(
+    GrpcServiceMap services,
+    GrpcServerOptions options,
+    TimeProvider timeProvider,
+    ILogger logger,
+    CancellationToken serverStopping)
+{
+    public async Task DispatchAsync(HttpContext httpContext)
+    {
+        var request = httpContext.Request;
+        var response = httpContext.Response;
+        var path = request.Path.Value ?? string.Empty;
+
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            return;
+        }
+
+        if (!GrpcProtocol.IsGrpcContentType(request.ContentType))
+        {
+            Log.UnsupportedContentType(logger, path, request.ContentType);
+            response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return;
+        }
+
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = GrpcProtocol.ContentType;
+
+        if (!services.TryGetHandler(path, out var handler))
+        {
+            Log.UnknownMethod(logger, path);
+            WriteStatus(response, GrpcStatusCode.Unimplemented, $"unknown method {path}");
+            return;
+        }
+
+        var encoding = request.Headers[GrpcProtocol.EncodingHeader].ToString();
+        if (encoding.Length > 0 && !string.Equals(encoding, "identity", StringComparison.Ordinal))
+        {
+            WriteStatus(response, GrpcStatusCode.Unimplemented, $"grpc-encoding '{encoding}' is not supported; send uncompressed messages");
+            return;
+        }
+
+        TimeSpan? timeout = null;
+        var timeoutHeader = request.Headers[GrpcProtocol.TimeoutHeader].ToString();
+        if (timeoutHeader.Length > 0)
+        {
+            if (!GrpcTimeout.TryParse(timeoutHeader, out var parsed))
+            {
+                WriteStatus(response, GrpcStatusCode.Internal, $"malformed grpc-timeout '{timeoutHeader}'");
+                return;
+            }
+
+            timeout = parsed;
+        }
+
+        using var deadline = timeout is { } t && t < TimeSpan.FromDays(30)
+            ? new CancellationTokenSource(t, timeProvider)
+            : new CancellationTokenSource();
+        using var callCancellation = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, deadline.Token, serverStopping);
+        var call = new ServerCallContext(path, request.Headers, timeout is { } d ? timeProvider.GetUtcNow() + d : null, callCancellation.Token);
+
+        try
+        {
+            await handler.HandleAsync(httpContext, call, options.MaxReceiveMessageBytes);
+            WriteStatus(response, GrpcStatusCode.OK, string.Empty);
+        }
+        catch (RpcException ex)
+        {
+            Log.CallFailed(logger, path, ex.StatusCode, ex.Detail);
+            WriteStatus(response, ex.StatusCode, ex.Detail);
+        }
+        catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
+        {
+            Log.ClientCancelled(logger, path);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            WriteStatus(response, GrpcStatusCode.DeadlineExceeded, $"deadline of {timeout} exceeded");
+        }
+        catch (OperationCanceledException) when (serverStopping.IsCancellationRequested)
+        {
+            WriteStatus(response, GrpcStatusCode.Unavailable, "server is shutting down");
+        }
+        catch (Exception ex)
+        {
+            Log.HandlerFailed(logger, path, ex);
+            WriteStatus(response, GrpcStatusCode.Internal, $"{path} failed: {OneLine(ex.Message)}");
+        }
+    }
+
+    private static void WriteStatus(HttpResponse response, GrpcStatusCode status, string message)
+    {
+        var code = ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var encoded = GrpcStatusMessage.Encode(message);
+        if (!response.HasStarted)
+        {
+            // Trailers-only: the status travels in the one HEADERS frame that ends the stream.
+            response.Headers[GrpcProtocol.StatusHeader] = code;
+            if (encoded.Length > 0)
+            {
+                response.Headers[GrpcProtocol.MessageHeader] = encoded;
+            }
+
+            return;
+        }
+
+        response.AppendTrailer(GrpcProtocol.StatusHeader, code);
+        if (encoded.Length > 0)
+        {
+            response.AppendTrailer(GrpcProtocol.MessageHeader, encoded);
+        }
+    }
+
+    private static string OneLine(string text)
+    {
+        var line = text.ReplaceLineEndings(" ").Trim();
+        return line.Length > 512 ? line[..512] : line;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "gRPC request for {Path} refused: content-type '{ContentType}' is not application/grpc")]
+        public static partial void UnsupportedContentType(ILogger logger, string path, string? contentType);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "gRPC request for unknown method {Path}")]
+        public static partial void UnknownMethod(ILogger logger, string path);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "gRPC call {Path} ended with {Status}: {Detail}")]
+        public static partial void CallFailed(ILogger logger, string path, GrpcStatusCode status, string detail);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "gRPC call {Path} cancelled by the client")]
+        public static partial void ClientCancelled(ILogger logger, string path);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "gRPC handler for {Path} failed")]
+        public static partial void HandlerFailed(ILogger logger, string path, Exception exception);
+    }
+}
