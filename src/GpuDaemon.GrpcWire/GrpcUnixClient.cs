@@ -45,7 +45,7 @@ public sealed class GrpcUnixClient : IDisposable
         where TRequest : class, IMessage<TRequest>
         where TResponse : class, IMessage<TResponse>
     {
-        using var call = new ClientCall(_timeProvider, method.Path, timeout, cancellationToken);
+        using var call = new ClientCall(_timeProvider, SocketPath, method.Path, timeout, cancellationToken);
         try
         {
             using var response = await SendAsync(method.Path, request, timeout, call.Token);
@@ -72,7 +72,7 @@ public sealed class GrpcUnixClient : IDisposable
         where TRequest : class, IMessage<TRequest>
         where TResponse : class, IMessage<TResponse>
     {
-        using var call = new ClientCall(_timeProvider, method.Path, timeout, cancellationToken);
+        using var call = new ClientCall(_timeProvider, SocketPath, method.Path, timeout, cancellationToken);
         HttpResponseMessage response;
         PipeReader reader;
         try
@@ -259,14 +259,16 @@ public sealed class GrpcUnixClient : IDisposable
     /// <summary>One call's cancellation: the caller's token plus its deadline, and how failures read.</summary>
     private sealed class ClientCall : IDisposable
     {
+        private readonly string _socketPath;
         private readonly string _path;
         private readonly TimeSpan? _timeout;
         private readonly CancellationToken _callerToken;
         private readonly CancellationTokenSource? _deadline;
         private readonly CancellationTokenSource _linked;
 
-        public ClientCall(TimeProvider timeProvider, string path, TimeSpan? timeout, CancellationToken callerToken)
+        public ClientCall(TimeProvider timeProvider, string socketPath, string path, TimeSpan? timeout, CancellationToken callerToken)
         {
+            _socketPath = socketPath;
             _path = path;
             _timeout = timeout;
             _callerToken = callerToken;
@@ -286,9 +288,9 @@ public sealed class GrpcUnixClient : IDisposable
             OperationCanceledException when _callerToken.IsCancellationRequested
                 => new RpcException(GrpcStatusCode.Cancelled, $"{_path} was cancelled", ex),
             HttpRequestException { InnerException: SocketException socketError }
-                => new RpcException(GrpcStatusCode.Unavailable, $"cannot reach the gRPC server for {_path}: {socketError.Message}", ex),
+                => new RpcException(GrpcStatusCode.Unavailable, $"cannot reach {_socketPath} for {_path}: {socketError.Message}", ex),
             HttpRequestException or IOException
-                => new RpcException(GrpcStatusCode.Unavailable, $"{_path} failed in transport: {ex.Message}", ex),
+                => new RpcException(GrpcStatusCode.Unavailable, $"{_path} on {_socketPath} failed in transport: {ex.Message}", ex),
             _ => null,
         };
 
