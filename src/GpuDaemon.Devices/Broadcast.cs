@@ -1,11 +1,11 @@
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace GpuDaemon.Devices;
 
 /// <summary>
 /// Fans items out to any number of subscribers, each with its own queue, so a slow reader never
-/// holds up the publisher or the other readers.
+/// holds up the publisher or the other readers. A subscriber receives every item published after
+/// its enumerator was created (not after its first MoveNextAsync), so nothing falls in between.
 /// </summary>
 public sealed class Broadcast<T>
 {
@@ -34,8 +34,11 @@ public sealed class Broadcast<T>
         }
     }
 
-    /// <summary>Yields <paramref name="first"/> (if any), then every item published after the call.</summary>
-    public async IAsyncEnumerable<T> SubscribeAsync(Func<T>? first, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Yields <paramref name="first"/> (if any), then every item published after enumeration begins.</summary>
+    public IAsyncEnumerable<T> SubscribeAsync(Func<T>? first, CancellationToken cancellationToken) =>
+        new Subscription(this, first, cancellationToken);
+
+    private Channel<T> Add(Func<T>? first)
     {
         var channel = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
         lock (_gate)
@@ -47,22 +50,46 @@ public sealed class Broadcast<T>
             }
         }
 
-        try
+        return channel;
+    }
+
+    private void Remove(Channel<T> channel)
+    {
+        lock (_gate)
         {
-            while (await channel.Reader.WaitToReadAsync(cancellationToken))
+            _subscribers.Remove(channel);
+        }
+    }
+
+    private sealed class Subscription(Broadcast<T> owner, Func<T>? first, CancellationToken subscribeToken) : IAsyncEnumerable<T>
+    {
+        public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+            new Subscriber(owner, owner.Add(first), CancellationTokenSource.CreateLinkedTokenSource(subscribeToken, cancellationToken));
+    }
+
+    private sealed class Subscriber(Broadcast<T> owner, Channel<T> channel, CancellationTokenSource cancellation) : IAsyncEnumerator<T>
+    {
+        public T Current { get; private set; } = default!;
+
+        public async ValueTask<bool> MoveNextAsync()
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellation.Token))
             {
-                while (channel.Reader.TryRead(out var item))
+                if (channel.Reader.TryRead(out var item))
                 {
-                    yield return item;
+                    Current = item;
+                    return true;
                 }
             }
+
+            return false;
         }
-        finally
+
+        public ValueTask DisposeAsync()
         {
-            lock (_gate)
-            {
-                _subscribers.Remove(channel);
-            }
+            owner.Remove(channel);
+            cancellation.Dispose();
+            return ValueTask.CompletedTask;
         }
     }
 }

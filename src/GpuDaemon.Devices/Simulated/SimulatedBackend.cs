@@ -18,6 +18,7 @@ public sealed partial class SimulatedBackend : IGpuBackend
     private readonly SimulationScenario? _fixed;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _pollInterval;
+    private readonly bool _useChangeNotifications;
     private readonly ILogger _logger;
     private readonly Broadcast<GpuInventory> _inventories = new();
     private readonly Broadcast<DeviceEvent> _events = new();
@@ -28,8 +29,9 @@ public sealed partial class SimulatedBackend : IGpuBackend
     private FileSystemWatcher? _watcher;
     private ITimer? _pollTimer;
 
-    private SimulatedBackend(string? path, SimulationScenario? fixedScenario, TimeProvider timeProvider, TimeSpan pollInterval, ILogger logger)
+    private SimulatedBackend(string? path, SimulationScenario? fixedScenario, TimeProvider timeProvider, TimeSpan pollInterval, ILogger logger, bool useChangeNotifications = true)
     {
+        _useChangeNotifications = useChangeNotifications;
         _path = path is null ? null : Path.GetFullPath(path);
         _fixed = fixedScenario;
         _timeProvider = timeProvider;
@@ -61,8 +63,9 @@ public sealed partial class SimulatedBackend : IGpuBackend
         return new SimulatedBackend(null, scenario, timeProvider, DefaultPollInterval, logger);
     }
 
-    public static SimulatedBackend FromFile(string path, TimeProvider timeProvider, ILogger logger, TimeSpan? pollInterval = null) =>
-        new(path, null, timeProvider, pollInterval ?? DefaultPollInterval, logger);
+    /// <param name="useChangeNotifications">False to rely on polling alone (tests that step a manual clock).</param>
+    public static SimulatedBackend FromFile(string path, TimeProvider timeProvider, ILogger logger, TimeSpan? pollInterval = null, bool useChangeNotifications = true) =>
+        new(path, null, timeProvider, pollInterval ?? DefaultPollInterval, logger, useChangeNotifications);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -188,6 +191,12 @@ public sealed partial class SimulatedBackend : IGpuBackend
 
     private void StartWatching(string path)
     {
+        _pollTimer = _timeProvider.CreateTimer(_ => SafeReload(), null, _pollInterval, _pollInterval);
+        if (!_useChangeNotifications)
+        {
+            return;
+        }
+
         var directory = Path.GetDirectoryName(path)!;
         try
         {
@@ -205,8 +214,6 @@ public sealed partial class SimulatedBackend : IGpuBackend
         {
             Log.WatchUnavailable(_logger, directory, ex.Message);
         }
-
-        _pollTimer = _timeProvider.CreateTimer(_ => SafeReload(), null, _pollInterval, _pollInterval);
     }
 
     private void OnFileEvent(object sender, FileSystemEventArgs e) => SafeReload();
@@ -240,7 +247,11 @@ public sealed partial class SimulatedBackend : IGpuBackend
         _scenario = next;
         var inventory = ToInventory(next);
         var inventoryChanged = !inventory.IsEquivalentTo(_inventory);
-        _inventory = inventory;
+        if (inventoryChanged)
+        {
+            _inventory = inventory;
+        }
+
         Log.ScenarioApplied(_logger, _path ?? "(built in)", next.Gpus.Count, events.Count);
         foreach (var deviceEvent in events)
         {

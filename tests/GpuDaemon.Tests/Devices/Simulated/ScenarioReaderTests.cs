@@ -1,0 +1,90 @@
+using GpuDaemon.Devices;
+using GpuDaemon.Devices.Simulated;
+using GpuDaemon.Tests.TestSupport;
+
+namespace GpuDaemon.Tests.Devices.Simulated;
+
+public sealed class ScenarioReaderTests
+{
+    [Fact]
+    public void Parse_DocumentedExample_ReadsEveryField()
+    {
+        var scenario = ScenarioReader.Parse(File.ReadAllText(RepoFiles.Path("deploy/simulation-example.json")), "example");
+
+        Assert.True(scenario.Driver.Loaded);
+        Assert.NotEmpty(scenario.Driver.Version);
+        Assert.NotEmpty(scenario.Driver.CudaVersion);
+        Assert.True(scenario.Gpus.Count >= 2);
+        Assert.Contains(scenario.Gpus, g => g.NvlinkPeers.Count > 0);
+        Assert.Contains(scenario.Gpus, g => g.Mig is { Enabled: true, Instances.Count: > 0 });
+    }
+
+    [Fact]
+    public void Parse_CommentsAndTrailingCommas_Accepted()
+    {
+        var scenario = ScenarioReader.Parse("""
+            {
+              // one GPU
+              "gpus": [ { "uuid": "GPU-a", "memoryMiB": 1024, }, ],
+            }
+            """, "test");
+
+        Assert.Equal("GPU-a", scenario.Gpus.Single().Uuid);
+    }
+
+    [Fact]
+    public void Parse_MisspelledField_ErrorNamesPathAndLine()
+    {
+        var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse("""
+            {"gpus": [
+              {"uuid": "GPU-a", "helthy": false}
+            ]}
+            """, "/etc/sim.json"));
+
+        Assert.Contains("/etc/sim.json", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("$.gpus[0].helthy", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("line 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown field", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_WrongValueType_ErrorNamesPath()
+    {
+        var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse("""{"gpus": [{"uuid": "GPU-a", "memoryMiB": "lots"}]}""", "f"));
+
+        Assert.Contains("$.gpus[0].memoryMiB", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("wrong type", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"gpus": [{"uuid": ""}]}""", "has no \"uuid\"")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a"}, {"uuid": "GPU-a"}]}""", "gpus[1] repeats uuid")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "memoryMiB": 0}]}""", "memoryMiB 0")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "utilizationPercent": 101}]}""", "utilizationPercent 101")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "memoryMiB": 10, "memoryUsedMiB": 11}]}""", "memoryUsedMiB 11")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "nvlinkPeers": ["GPU-b"]}]}""", "nvlinkPeer \"GPU-b\"")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "mig": {"enabled": false, "instances": [{"profile": "1g.10gb", "memoryMiB": 9856}]}}]}""", "mig.enabled false")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "numaNode": -1}]}""", "numaNode -1")]
+    public void Parse_InvalidGpu_ErrorSaysWhichGpuAndWhy(string json, string expected)
+    {
+        var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse(json, "f"));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_NotJson_ClearError()
+    {
+        var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse("gpus: 4", "f"));
+
+        Assert.StartsWith("simulation file f is not valid", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Serialize_DefaultScenario_ParsesBackEqual()
+    {
+        var json = ScenarioReader.Serialize(DefaultScenario.Create(4));
+
+        Assert.Equal(json, ScenarioReader.Serialize(ScenarioReader.Parse(json, "roundtrip")));
+    }
+}
