@@ -25,7 +25,8 @@ public static class GpuDaemonCli
             var command = string.Join(' ', parse.CommandResult.Command == root
                 ? [GpuDaemonDefaults.ExecutableName]
                 : new[] { GpuDaemonDefaults.ExecutableName, parse.CommandResult.Command.Name });
-            await error.WriteLineAsync($"{GpuDaemonDefaults.ExecutableName}: {parse.Errors[0].Message.TrimEnd('.')}. Try '{command} --help'.");
+            var problems = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct());
+            await error.WriteLineAsync($"{GpuDaemonDefaults.ExecutableName}: {problems}. Try '{command} --help'.");
             return ExitCodes.Usage;
         }
 
