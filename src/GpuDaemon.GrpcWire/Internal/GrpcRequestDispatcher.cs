@@ -118,9 +118,10 @@ internal sealed partial class GrpcRequestDispatcher(
         }
     }
 
+    /// <summary>The first line only: what a peer needs, never a multi-line dump.</summary>
     private static string OneLine(string text)
     {
-        var line = text.ReplaceLineEndings(" ").Trim();
+        var line = text.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "unexpected error";
         return line.Length > 512 ? line[..512] : line;
     }
 
