@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Sets up and runs every GpuDaemon test on a Debian machine: installs the interop peer's toolchain
+# (grpc-go from Debian's packages) if missing, builds warning-free, runs the xUnit suite (interop
+# included) and ends with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc
+  golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
+)
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "run-all: the .NET 10 SDK (dotnet) is not on PATH; install it first (see README, 'Requirements')." >&2
+  exit 1
+fi
+
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "run-all: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "run-all: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo_cmd=(sudo)
+  fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet build GpuDaemon.sln -c Release -warnaserror -nologo -v quiet
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test GpuDaemon.sln -c Release --no-build --nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n 1 || true)
+if [ -z "$summary" ]; then
+  echo "run-all: dotnet test printed no summary (exit $status)" >&2
+  exit $((status == 0 ? 1 : status))
+fi
+failed=$(sed -E 's/Failed: +([0-9]+).*/\1/' <<<"$summary")
+passed=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
+skipped=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ "$passed" -eq 0 ]; then
+  echo "run-all: no test ran" >&2
+  exit 1
+fi
+exit "$status"
