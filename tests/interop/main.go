@@ -4,8 +4,9 @@
 //
 //	gpudaemon-interop client --socket PATH   check a DevicePlugin server
 //	gpudaemon-interop server --socket PATH   serve the Registration service
+//	gpudaemon-interop kubelet --dir DIR      emulate the kubelet against a plugin
 //
-// Both roles use unix sockets only, like the kubelet and its device plugins.
+// All roles use unix sockets only, like the kubelet and its device plugins.
 package main
 
 import (
@@ -31,6 +32,7 @@ type command struct {
 var commands = []command{
 	{"client", "run the interop checks against a DevicePlugin server", runClient},
 	{"server", "serve the Registration service and report registrations", runServer},
+	{"kubelet", "emulate the kubelet: registration, devices, allocation, restarts", runKubelet},
 }
 
 func main() {
