@@ -5,6 +5,9 @@
 //	gpudaemon-interop client --socket PATH   check a DevicePlugin server
 //	gpudaemon-interop server --socket PATH   serve the Registration service
 //	gpudaemon-interop kubelet --dir DIR      emulate the kubelet against a plugin
+//	gpudaemon-interop load --socket PATH     measure Allocate latency and rate
+//	gpudaemon-interop baseline-plugin --socket PATH
+//	                                         serve a grpc-go DevicePlugin to compare with
 //
 // All roles use unix sockets only, like the kubelet and its device plugins.
 package main
@@ -33,6 +36,8 @@ var commands = []command{
 	{"client", "run the interop checks against a DevicePlugin server", runClient},
 	{"server", "serve the Registration service and report registrations", runServer},
 	{"kubelet", "emulate the kubelet: registration, devices, allocation, restarts", runKubelet},
+	{"load", "run Allocate calls against a DevicePlugin server and report latency", runLoad},
+	{"baseline-plugin", "serve a grpc-go DevicePlugin as a load target to compare with", runBaselinePlugin},
 }
 
 func main() {
@@ -63,7 +68,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gpudaemon-interop COMMAND [flags]")
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "run 'gpudaemon-interop COMMAND -h' for the flags of a command")
 }
