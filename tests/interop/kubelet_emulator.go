@@ -50,6 +50,9 @@ type emulator struct {
 	// reregisterWithin, if positive, fails a restart the plugin took longer
 	// than this to come back from.
 	reregisterWithin time.Duration
+	// restartPause is the quiet time before each restart, so a plugin that
+	// registers twice is seen doing so.
+	restartPause time.Duration
 
 	kubeletSocket  string
 	checkpointPath string
@@ -77,6 +80,7 @@ func runKubelet(args []string) int {
 	fs.IntVar(&em.allocSize, "allocate", 1, "devices per allocation")
 	fs.IntVar(&em.restarts, "restarts", 10, "kubelet restarts to perform")
 	fs.DurationVar(&em.timeout, "timeout", 30*time.Second, "time limit of each step")
+	fs.DurationVar(&em.restartPause, "restart-pause", 100*time.Millisecond, "quiet time before each restart")
 	fs.DurationVar(&em.reregisterWithin, "reregister-within", 0, "fail a restart the plugin takes longer to register again after (0: only report the time)")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
@@ -94,6 +98,8 @@ func runKubelet(args []string) int {
 		return usageError("kubelet", "--restarts must not be negative")
 	case em.timeout <= 0:
 		return usageError("kubelet", "--timeout must be positive")
+	case em.restartPause < 0:
+		return usageError("kubelet", "--restart-pause must not be negative")
 	case em.reregisterWithin < 0:
 		return usageError("kubelet", "--reregister-within must not be negative")
 	}
@@ -126,6 +132,7 @@ func (em *emulator) run() int {
 	em.step("pre-start", em.stepPreStart)
 
 	for i := 1; i <= em.restarts; i++ {
+		time.Sleep(em.restartPause)
 		took, fatal, err := em.restart()
 		name := fmt.Sprintf("restart-%d", i)
 		if err != nil {
@@ -610,15 +617,36 @@ func (em *emulator) restart() (took time.Duration, fatal bool, err error) {
 	cancel()
 	old.close()
 
-	ctx, cancel = context.WithTimeout(context.Background(), em.timeout)
-	defer cancel()
-	if _, err := s.waitDevices(ctx, func(d []*pb.Device) error { return checkDevices(d, 0, em.deviceIDs) }); err != nil {
-		problems = append(problems, "new ListAndWatch: "+err.Error())
-	} else if err := checkAllocate(ctx, s.client, em.deviceIDs[:em.allocSize]); err != nil {
-		problems = append(problems, "Allocate on the new connection: "+err.Error())
+	// Should the plugin have registered more than once meanwhile, the kubelet
+	// would use the newest registration, so the checks move on to it.
+	for {
+		err := em.checkRegistration(em.current)
+		if err == nil {
+			break
+		}
+		checked := em.current
+		em.takeNewerRegistrations()
+		if em.current == checked {
+			problems = append(problems, err.Error())
+			break
+		}
 	}
 	if len(problems) > 0 {
 		return took, false, fmt.Errorf("re-registered in %dms, but %s", took.Milliseconds(), strings.Join(problems, "; "))
 	}
 	return took, false, nil
+}
+
+// checkRegistration checks a fresh registration: its ListAndWatch delivers the
+// device IDs first seen, all healthy, and Allocate works on its connection.
+func (em *emulator) checkRegistration(s *pluginSession) error {
+	ctx, cancel := context.WithTimeout(context.Background(), em.timeout)
+	defer cancel()
+	if _, err := s.waitDevices(ctx, func(d []*pb.Device) error { return checkDevices(d, 0, em.deviceIDs) }); err != nil {
+		return errors.New("new ListAndWatch: " + err.Error())
+	}
+	if err := checkAllocate(ctx, s.client, em.deviceIDs[:em.allocSize]); err != nil {
+		return errors.New("Allocate on the new connection: " + err.Error())
+	}
+	return nil
 }
