@@ -12,6 +12,7 @@ public static class GpuDaemonCli
         var root = new RootCommand("GpuDaemon: the GPU-node agent for Kubernetes (device plugin, validator, metrics)")
         {
             DevicesCommand.Create(output, environment),
+            ServeCommand.Create(environment),
         };
         return root;
     }
@@ -32,7 +33,7 @@ public static class GpuDaemonCli
 
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken);
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken);
         }
         catch (UsageException ex)
         {

@@ -22,4 +22,8 @@ public sealed class CommandSettings
 
     public DaemonSettings Load(ParseResult parse, IEnvironment environment) =>
         SettingsLoader.Load(parse, _options, _config, environment);
+
+    /// <summary>The config file in use (flag or environment), to watch for changes; null if none.</summary>
+    public string? ConfigPath(ParseResult parse, IEnvironment environment) =>
+        SettingsLoader.ConfigPath(parse, _config, environment);
 }

@@ -48,6 +48,51 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
         };
     }
 
+    /// <summary>A duration as <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, or plain seconds.</summary>
+    public TimeSpan GetDuration(string name, TimeSpan fallback)
+    {
+        if (Find(name) is not { } value)
+        {
+            return fallback;
+        }
+
+        var raw = value.Raw.Trim();
+        var (number, unit) = raw.EndsWith("ms", StringComparison.Ordinal) ? (raw[..^2], 0.001)
+            : raw.EndsWith('s') ? (raw[..^1], 1.0)
+            : raw.EndsWith('m') ? (raw[..^1], 60.0)
+            : raw.EndsWith('h') ? (raw[..^1], 3600.0)
+            : (raw, 1.0);
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || amount < 0 || double.IsInfinity(amount))
+        {
+            throw new UsageException($"{value.Origin}: '{value.Raw}' is not a duration such as 500ms, 30s or 5m");
+        }
+
+        return TimeSpan.FromSeconds(amount * unit);
+    }
+
+    /// <summary>A comma-separated list of whole numbers.</summary>
+    public IReadOnlyList<int>? GetIntList(string name)
+    {
+        if (Find(name) is not { } value)
+        {
+            return null;
+        }
+
+        var items = value.Raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var result = new List<int>(items.Length);
+        foreach (var item in items)
+        {
+            if (!int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
+            {
+                throw new UsageException($"{value.Origin}: '{item}' in '{value.Raw}' is not a whole number; give a list like 13,31,43");
+            }
+
+            result.Add(parsed);
+        }
+
+        return result;
+    }
+
     public string GetChoice(string name, string fallback, params string[] allowed)
     {
         if (Find(name) is not { } value)

@@ -10,9 +10,8 @@ public static class SettingsLoader
         var names = settingOptions.Select(o => SettingNames.FromFlag(o.Name)).ToList();
         var values = new Dictionary<string, SettingValue>(StringComparer.Ordinal);
 
-        var configName = SettingNames.FromFlag(configOption.Name);
-        var configPath = ExplicitValue(parse, configOption) ?? environment.GetVariable(SettingNames.EnvironmentVariable(configName));
-        if (!string.IsNullOrEmpty(configPath))
+        var configPath = ConfigPath(parse, configOption, environment);
+        if (configPath is not null)
         {
             foreach (var (name, value) in ConfigFileReader.Read(configPath, names))
             {
@@ -38,6 +37,13 @@ public static class SettingsLoader
         }
 
         return new DaemonSettings(values);
+    }
+
+    public static string? ConfigPath(ParseResult parse, Option<string> configOption, IEnvironment environment)
+    {
+        var path = ExplicitValue(parse, configOption)
+            ?? environment.GetVariable(SettingNames.EnvironmentVariable(SettingNames.FromFlag(configOption.Name)));
+        return string.IsNullOrEmpty(path) ? null : path;
     }
 
     private static string? ExplicitValue(ParseResult parse, Option option)

@@ -25,9 +25,7 @@ public sealed partial class SimulatedBackend : IGpuBackend
     private readonly Dictionary<string, int> _xidsSeen = new(StringComparer.Ordinal);
     private volatile SimulationScenario _scenario = new();
     private volatile GpuInventory _inventory = GpuInventory.Empty;
-    private string? _lastText;
-    private FileSystemWatcher? _watcher;
-    private ITimer? _pollTimer;
+    private FileChangeMonitor? _monitor;
 
     private SimulatedBackend(string? path, SimulationScenario? fixedScenario, TimeProvider timeProvider, TimeSpan pollInterval, ILogger logger, bool useChangeNotifications = true)
     {
@@ -89,49 +87,30 @@ public sealed partial class SimulatedBackend : IGpuBackend
         lock (_gate)
         {
             Apply(ScenarioReader.Parse(text, path), initial: true);
-            _lastText = text;
         }
 
-        StartWatching(path);
+        _monitor = new FileChangeMonitor(path, text, ApplyText, _timeProvider, _pollInterval, _logger, _useChangeNotifications);
         return Task.CompletedTask;
     }
 
-    /// <summary>Re-reads the scenario file now; true if a changed, valid scenario was applied.</summary>
+    /// <summary>Re-reads the scenario file now; true if its content changed and the new scenario was valid.</summary>
     public bool Reload()
     {
-        if (_path is null)
-        {
-            return false;
-        }
+        var before = _scenario;
+        return _monitor is not null && _monitor.CheckNow() && !ReferenceEquals(before, _scenario);
+    }
 
+    private void ApplyText(string text)
+    {
         lock (_gate)
         {
-            string text;
             try
             {
-                text = File.ReadAllText(_path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Log.ScenarioUnreadable(_logger, _path, ex.Message);
-                return false;
-            }
-
-            if (string.Equals(text, _lastText, StringComparison.Ordinal))
-            {
-                return false;
-            }
-
-            _lastText = text;
-            try
-            {
-                Apply(ScenarioReader.Parse(text, _path), initial: false);
-                return true;
+                Apply(ScenarioReader.Parse(text, _path!), initial: false);
             }
             catch (DeviceBackendException ex)
             {
                 Log.ScenarioRejected(_logger, ex.Message);
-                return false;
             }
         }
     }
@@ -182,53 +161,11 @@ public sealed partial class SimulatedBackend : IGpuBackend
 
     public ValueTask DisposeAsync()
     {
-        _watcher?.Dispose();
-        _pollTimer?.Dispose();
+        _monitor?.Dispose();
         return ValueTask.CompletedTask;
     }
 
     private SimulatedGpu? Find(string uuid) => _scenario.Gpus.FirstOrDefault(g => string.Equals(g.Uuid, uuid, StringComparison.Ordinal));
-
-    private void StartWatching(string path)
-    {
-        _pollTimer = _timeProvider.CreateTimer(_ => SafeReload(), null, _pollInterval, _pollInterval);
-        if (!_useChangeNotifications)
-        {
-            return;
-        }
-
-        var directory = Path.GetDirectoryName(path)!;
-        try
-        {
-            // The whole directory: a ConfigMap update swaps a symlink rather than writing the file.
-            _watcher = new FileSystemWatcher(directory)
-            {
-                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime | NotifyFilters.DirectoryName,
-            };
-            _watcher.Changed += OnFileEvent;
-            _watcher.Created += OnFileEvent;
-            _watcher.Renamed += OnFileEvent;
-            _watcher.EnableRaisingEvents = true;
-        }
-        catch (Exception ex) when (ex is IOException or ArgumentException or PlatformNotSupportedException)
-        {
-            Log.WatchUnavailable(_logger, directory, ex.Message);
-        }
-    }
-
-    private void OnFileEvent(object sender, FileSystemEventArgs e) => SafeReload();
-
-    private void SafeReload()
-    {
-        try
-        {
-            Reload();
-        }
-        catch (Exception ex)
-        {
-            Log.ReloadFailed(_logger, _path ?? "(none)", ex);
-        }
-    }
 
     private void Apply(SimulationScenario next, bool initial)
     {
@@ -358,16 +295,10 @@ public sealed partial class SimulatedBackend : IGpuBackend
         [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Simulation change ignored, previous scenario kept: {Problem}")]
         public static partial void ScenarioRejected(ILogger logger, string problem);
 
-        [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Cannot read simulation file {Path} ({Problem}); previous scenario kept")]
-        public static partial void ScenarioUnreadable(ILogger logger, string path, string problem);
 
         [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Simulated device event: {DeviceEvent}")]
         public static partial void EventRaised(ILogger logger, DeviceEvent deviceEvent);
 
-        [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Cannot watch {Directory} for changes ({Problem}); polling only")]
-        public static partial void WatchUnavailable(ILogger logger, string directory, string problem);
 
-        [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Reloading simulation file {Path} failed")]
-        public static partial void ReloadFailed(ILogger logger, string path, Exception exception);
     }
 }

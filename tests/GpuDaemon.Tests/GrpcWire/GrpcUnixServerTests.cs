@@ -1,3 +1,4 @@
+using GpuDaemon.DevicePlugin.Api;
 using System.Net;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.GrpcWire.Internal;

@@ -1,3 +1,4 @@
+using GpuDaemon.DevicePlugin.Api;
 using System.Diagnostics;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;

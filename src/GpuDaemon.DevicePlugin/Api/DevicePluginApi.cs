@@ -1,9 +1,9 @@
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 
-namespace GpuDaemon.Tests.TestSupport;
+namespace GpuDaemon.DevicePlugin.Api;
 
-/// <summary>The device-plugin API's methods, described for the wire layer's tests.</summary>
+/// <summary>The kubelet device-plugin API v1beta1, method by method, as the wire layer maps and calls it.</summary>
 public static class DevicePluginApi
 {
     public static readonly GrpcMethod<Empty, DevicePluginOptions> GetDevicePluginOptions =

@@ -1,0 +1,153 @@
+using System.Globalization;
+using GpuDaemon.DevicePlugin.Health;
+using GpuDaemon.DevicePlugin.Planning;
+using GpuDaemon.GrpcWire;
+using GpuDaemon.Protos.DevicePlugin.V1Beta1;
+
+namespace GpuDaemon.DevicePlugin.Allocation;
+
+/// <summary>
+/// Answers Allocate and PreStartContainer for one resource. Every request is checked first; the error
+/// names the device and the reason, because the kubelet puts it in the pod's events.
+/// </summary>
+public sealed class Allocator
+{
+    public const string VisibleDevicesEnv = "NVIDIA_VISIBLE_DEVICES";
+    public const string VolumeMountDir = "/var/run/nvidia-container-devices";
+    public const string CdiKind = "nvidia.com/gpu";
+
+    private readonly ResourcePlan _plan;
+    private readonly PluginConfig _config;
+    private readonly HealthTracker _health;
+    private readonly Dictionary<string, PluginDevice> _byId;
+    private readonly IReadOnlyList<string> _controlDevices;
+
+    public Allocator(ResourcePlan plan, PluginConfig config, HealthTracker health)
+    {
+        _plan = plan;
+        _config = config;
+        _health = health;
+        _byId = plan.Devices.ToDictionary(d => d.Id, StringComparer.Ordinal);
+        _controlDevices = ControlDevices.Present(config.DevRoot);
+    }
+
+    public AllocateResponse Allocate(AllocateRequest request)
+    {
+        if (request.ContainerRequests.Count == 0)
+        {
+            throw Invalid("Allocate request has no container requests");
+        }
+
+        var response = new AllocateResponse();
+        foreach (var container in request.ContainerRequests)
+        {
+            response.ContainerResponses.Add(AllocateContainer(container.DevicesIds));
+        }
+
+        return response;
+    }
+
+    public void PreStart(PreStartContainerRequest request)
+    {
+        foreach (var device in Resolve(request.DevicesIds, "PreStartContainer"))
+        {
+            var health = _health.ProbeNow(device.Gpu.Uuid);
+            if (!health.Healthy)
+            {
+                throw new RpcException(GrpcStatusCode.FailedPrecondition,
+                    $"device {RequestText.Quote(device.Id)} ({Describe(device)}) became Unhealthy before the container started: {health.Reason}; delete the pod so it is scheduled on a healthy GPU");
+            }
+        }
+    }
+
+    private ContainerAllocateResponse AllocateContainer(IReadOnlyList<string> ids)
+    {
+        var devices = Resolve(ids, "Allocate");
+        if (_config.FailRequestsGreaterThanOne && _config.Replicas > 1 && devices.Count > 1)
+        {
+            throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"{_plan.ResourceName} is shared by time-slicing and this plugin refuses requests for more than one replica; the container asked for {devices.Count} — request 1"));
+        }
+
+        foreach (var device in devices)
+        {
+            var health = _health.Get(device.Gpu.Uuid);
+            if (!health.Healthy)
+            {
+                throw new RpcException(GrpcStatusCode.FailedPrecondition,
+                    $"device {RequestText.Quote(device.Id)} ({Describe(device)}) is Unhealthy: {health.Reason}; the kubelet's device list was stale, retry the pod");
+            }
+        }
+
+        var response = new ContainerAllocateResponse();
+        var runtimeIds = devices.Select(d => d.RuntimeId).Distinct(StringComparer.Ordinal).ToList();
+        switch (_config.DeviceListStrategy)
+        {
+            case DeviceListStrategy.Envvar:
+                response.Envs[VisibleDevicesEnv] = string.Join(',', runtimeIds);
+                break;
+            case DeviceListStrategy.VolumeMounts:
+                response.Envs[VisibleDevicesEnv] = VolumeMountDir;
+                foreach (var id in runtimeIds)
+                {
+                    response.Mounts.Add(new Mount { ContainerPath = $"{VolumeMountDir}/{id}", HostPath = "/dev/null", ReadOnly = true });
+                }
+
+                break;
+            case DeviceListStrategy.CdiCri:
+                foreach (var id in runtimeIds)
+                {
+                    response.CdiDevices.Add(new CDIDevice { Name = $"{CdiKind}={id}" });
+                }
+
+                break;
+        }
+
+        foreach (var gpu in devices.Select(d => d.Gpu).DistinctBy(g => g.Uuid))
+        {
+            response.Devices.Add(new DeviceSpec { ContainerPath = gpu.DeviceNode, HostPath = gpu.DeviceNode, Permissions = "rw" });
+        }
+
+        foreach (var path in _controlDevices)
+        {
+            response.Devices.Add(new DeviceSpec { ContainerPath = path, HostPath = path, Permissions = "rw" });
+        }
+
+        return response;
+    }
+
+    private List<PluginDevice> Resolve(IReadOnlyList<string> ids, string call)
+    {
+        if (ids.Count == 0)
+        {
+            throw Invalid($"{call} for {_plan.ResourceName} names no devices");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var devices = new List<PluginDevice>(Math.Min(ids.Count, _byId.Count));
+        foreach (var id in ids)
+        {
+            if (!seen.Add(id))
+            {
+                throw Invalid($"{call} names device {RequestText.Quote(id)} twice");
+            }
+
+            if (!_byId.TryGetValue(id, out var device))
+            {
+                var example = _plan.Devices.Count > 0 ? $", e.g. {RequestText.Quote(_plan.Devices[0].Id)}" : string.Empty;
+                throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"unknown device {RequestText.Quote(id)} for {_plan.ResourceName}: this plugin advertises {_plan.Devices.Count} devices{example}; check the pod asks for the resource this plugin serves"));
+            }
+
+            devices.Add(device);
+        }
+
+        return devices;
+    }
+
+    private static string Describe(PluginDevice device) => device.Mig is { } mig
+        ? string.Create(CultureInfo.InvariantCulture, $"MIG {mig.Profile} on GPU {device.Gpu.Index} {device.Gpu.Uuid}")
+        : string.Create(CultureInfo.InvariantCulture, $"GPU {device.Gpu.Index} {device.Gpu.Uuid}");
+
+    private static RpcException Invalid(string message) => new(GrpcStatusCode.InvalidArgument, message);
+}

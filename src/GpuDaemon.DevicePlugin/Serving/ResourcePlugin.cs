@@ -1,0 +1,122 @@
+using GpuDaemon.DevicePlugin.Allocation;
+using GpuDaemon.DevicePlugin.Api;
+using GpuDaemon.DevicePlugin.Health;
+using GpuDaemon.DevicePlugin.Planning;
+using GpuDaemon.GrpcWire;
+using GpuDaemon.Protos.DevicePlugin.V1Beta1;
+using Microsoft.Extensions.Logging;
+
+namespace GpuDaemon.DevicePlugin.Serving;
+
+/// <summary>The DevicePlugin gRPC service for one resource: its device list, health stream and allocation.</summary>
+public sealed partial class ResourcePlugin
+{
+    private readonly HealthTracker _health;
+    private readonly Allocator _allocator;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, PluginDevice> _byId;
+
+    public ResourcePlugin(ResourcePlan plan, PluginConfig config, HealthTracker health, ILogger logger)
+    {
+        Plan = plan;
+        Config = config;
+        _health = health;
+        _logger = logger;
+        _allocator = new Allocator(plan, config, health);
+        _byId = plan.Devices.ToDictionary(d => d.Id, StringComparer.Ordinal);
+    }
+
+    public ResourcePlan Plan { get; }
+
+    public PluginConfig Config { get; }
+
+    public DevicePluginOptions Options => new()
+    {
+        PreStartRequired = Config.PreStartRequired,
+        GetPreferredAllocationAvailable = true,
+    };
+
+    public GrpcServiceMap CreateServiceMap() => new GrpcServiceMap()
+        .MapUnary(DevicePluginApi.GetDevicePluginOptions, (_, _) => Task.FromResult(Options))
+        .MapServerStreaming(DevicePluginApi.ListAndWatch, ListAndWatchAsync)
+        .MapUnary(DevicePluginApi.GetPreferredAllocation, (request, _) => Task.FromResult(GetPreferredAllocation(request)))
+        .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(Allocate(request)))
+        .MapUnary(DevicePluginApi.PreStartContainer, (request, _) =>
+        {
+            _allocator.PreStart(request);
+            return Task.FromResult(new PreStartContainerResponse());
+        });
+
+    /// <summary>The whole device list with current health, as one ListAndWatch message.</summary>
+    public ListAndWatchResponse Snapshot()
+    {
+        var response = new ListAndWatchResponse();
+        foreach (var device in Plan.Devices)
+        {
+            var advertised = new Device { ID = device.Id, Health = _health.Get(device.Gpu.Uuid).KubeletValue };
+            if (device.NumaNode is { } numa)
+            {
+                advertised.Topology = new TopologyInfo { Nodes = { new NUMANode { ID = numa } } };
+            }
+
+            response.Devices.Add(advertised);
+        }
+
+        return response;
+    }
+
+    public AllocateResponse Allocate(AllocateRequest request)
+    {
+        var response = _allocator.Allocate(request);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            var deviceCount = request.ContainerRequests.Sum(c => c.DevicesIds.Count);
+            Log.Allocated(_logger, Plan.ResourceName, request.ContainerRequests.Count, deviceCount);
+        }
+        return response;
+    }
+
+    public PreferredAllocationResponse GetPreferredAllocation(PreferredAllocationRequest request)
+    {
+        var response = new PreferredAllocationResponse();
+        foreach (var container in request.ContainerRequests)
+        {
+            var available = Known(container.AvailableDeviceIDs).Where(d => _health.Get(d.Gpu.Uuid).Healthy).ToList();
+            var mustInclude = Known(container.MustIncludeDeviceIDs).ToList();
+            var chosen = PreferredAllocator.Choose(available, mustInclude, container.AllocationSize, Config.ReplicaPolicy);
+            response.ContainerResponses.Add(new ContainerPreferredAllocationResponse { DeviceIDs = { chosen.Select(d => d.Id) } });
+        }
+
+        return response;
+    }
+
+    private IEnumerable<PluginDevice> Known(IEnumerable<string> ids) =>
+        ids.Select(id => _byId.GetValueOrDefault(id)).OfType<PluginDevice>();
+
+    private async Task ListAndWatchAsync(Empty request, IServerStreamWriter<ListAndWatchResponse> writer, ServerCallContext call)
+    {
+        Log.WatchStarted(_logger, Plan.ResourceName);
+        ListAndWatchResponse? last = null;
+        while (true)
+        {
+            var seen = _health.Changed.Version;
+            var snapshot = Snapshot();
+            if (!snapshot.Equals(last))
+            {
+                await writer.WriteAsync(snapshot, call.CancellationToken);
+                last = snapshot;
+            }
+
+            await _health.Changed.WaitForChangeAsync(seen, call.CancellationToken);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Allocated {DeviceCount} {Resource} devices for {ContainerCount} containers")]
+        public static partial void Allocated(ILogger logger, string resource, int containerCount, int deviceCount);
+
+        [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Kubelet is watching {Resource}")]
+        public static partial void WatchStarted(ILogger logger, string resource);
+    }
+}
