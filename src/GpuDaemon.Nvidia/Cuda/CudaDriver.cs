@@ -55,13 +55,14 @@ public sealed class CudaDriver
         _api.Check(_api.DeviceGetUuid(device, uuid));
         _api.Check(_api.DeviceTotalMem(device, out var bytes));
         _api.Check(_api.DeviceComputeCapability(device, out var major, out var minor));
-        return new CudaDeviceInfo(ordinal, name, FormatUuid(uuid), bytes, major, minor) { Handle = device };
+        return new CudaDeviceInfo(ordinal, name, FormatUuid(uuid), bytes, major, minor);
     }
 
     /// <summary>Creates a context on the GPU, current on the calling thread; dispose it to destroy it.</summary>
     public CudaContext CreateContext(CudaDeviceInfo device)
     {
-        _api.Check(_api.CtxCreate(device.Handle, out var context));
+        _api.Check(_api.DeviceGet(device.Ordinal, out var handle));
+        _api.Check(_api.CtxCreate(handle, out var context));
         return new CudaContext(_api, context);
     }
 
