@@ -119,9 +119,7 @@ public sealed class CudaDriverTests
     public void LoadModule_NotPtx_ThrowsInvalidPtx()
     {
         using var driver = new StandInDriver("gpus = 1");
-        var cuda = CudaDriver.Load(driver.Root);
-        cuda.Initialize();
-        using var context = cuda.CreateContext(cuda.GetDevice(0));
+        using var context = CreateContext(driver);
 
         var error = Assert.Throws<CudaException>(() => context.LoadModule("this is not PTX"));
 
@@ -133,9 +131,7 @@ public sealed class CudaDriverTests
     public void GetFunction_NameNotInModule_ThrowsNotFound()
     {
         using var driver = new StandInDriver("gpus = 1");
-        var cuda = CudaDriver.Load(driver.Root);
-        cuda.Initialize();
-        using var context = cuda.CreateContext(cuda.GetDevice(0));
+        using var context = CreateContext(driver);
         using var module = context.LoadModule(VectorAddPtx);
 
         var error = Assert.Throws<CudaException>(() => module.GetFunction("missing_kernel"));
@@ -147,9 +143,7 @@ public sealed class CudaDriverTests
     public async Task Allocate_FromAnotherThread_MakesContextCurrentFirst()
     {
         using var driver = new StandInDriver("gpus = 1");
-        var cuda = CudaDriver.Load(driver.Root);
-        cuda.Initialize();
-        using var context = cuda.CreateContext(cuda.GetDevice(0));
+        using var context = CreateContext(driver);
 
         var length = await Task.Factory.StartNew(
             () =>
@@ -179,4 +173,11 @@ public sealed class CudaDriverTests
         Assert.Equal(
             "GPU-00010203-0405-0607-0809-0a0b0c0d0e0f",
             CudaDriver.FormatUuid([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]));
+
+    private static CudaContext CreateContext(StandInDriver driver)
+    {
+        var cuda = CudaDriver.Load(driver.Root);
+        cuda.Initialize();
+        return cuda.CreateContext(cuda.GetDevice(0));
+    }
 }

@@ -73,9 +73,8 @@ public sealed class NvmlBackendTelemetryTests
             fail.nvmlDeviceGetEncoderUtilization = 3
             fail.nvmlDeviceGetTotalEnergyConsumption = 999
             """);
-        await using var backend = await driver.StartBackendAsync();
 
-        var reading = backend.ReadTelemetry(backend.Inventory.Gpus[0].Uuid);
+        var reading = await ReadOnlyGpuAsync(driver);
 
         Assert.Null(reading.PowerWatts);
         Assert.Null(reading.EccCorrectedErrors);
@@ -97,9 +96,8 @@ public sealed class NvmlBackendTelemetryTests
             gpu0.memory_reserved_mib = 500
             fail.nvmlDeviceGetMemoryInfo_v2 = 3
             """);
-        await using var backend = await driver.StartBackendAsync();
 
-        var reading = backend.ReadTelemetry(backend.Inventory.Gpus[0].Uuid);
+        var reading = await ReadOnlyGpuAsync(driver);
 
         Assert.Null(reading.MemoryReservedMiB);
         Assert.Equal(1500, reading.MemoryUsedMiB);
@@ -114,5 +112,11 @@ public sealed class NvmlBackendTelemetryTests
         var error = Assert.Throws<DeviceBackendException>(() => backend.ReadTelemetry("GPU-nope"));
 
         Assert.Equal("no GPU with UUID GPU-nope on this node; 'gpudaemon devices' lists the ones NVML sees", error.Message);
+    }
+
+    private static async Task<GpuTelemetry> ReadOnlyGpuAsync(StandInDriver driver)
+    {
+        await using var backend = await driver.StartBackendAsync();
+        return backend.ReadTelemetry(backend.Inventory.Gpus[0].Uuid);
     }
 }

@@ -90,46 +90,47 @@ SI_EXPORT CUresult cuDriverGetVersion(int *version)
     return CUDA_SUCCESS;
 }
 
-SI_EXPORT CUresult cuGetErrorName(CUresult error, const char **text)
+static const struct {
+    CUresult code;
+    const char *name;
+    const char *text;
+} g_errors[] = {
+    {CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
+    {CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
+    {CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+    {CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+    {CUDA_ERROR_INVALID_PTX, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
+    {CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+    {CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
+    {CUDA_ERROR_UNKNOWN, "CUDA_ERROR_UNKNOWN", "unknown error"},
+};
+
+/* Looks the code up; `want_name` picks the name, otherwise the description. */
+static CUresult describe(CUresult error, const char **text, int want_name)
 {
     if (text == NULL) return CUDA_ERROR_INVALID_VALUE;
-    switch (error) {
-    case 0: *text = "CUDA_SUCCESS"; break;
-    case 1: *text = "CUDA_ERROR_INVALID_VALUE"; break;
-    case 2: *text = "CUDA_ERROR_OUT_OF_MEMORY"; break;
-    case 3: *text = "CUDA_ERROR_NOT_INITIALIZED"; break;
-    case 100: *text = "CUDA_ERROR_NO_DEVICE"; break;
-    case 101: *text = "CUDA_ERROR_INVALID_DEVICE"; break;
-    case 201: *text = "CUDA_ERROR_INVALID_CONTEXT"; break;
-    case 218: *text = "CUDA_ERROR_INVALID_PTX"; break;
-    case 400: *text = "CUDA_ERROR_INVALID_HANDLE"; break;
-    case 500: *text = "CUDA_ERROR_NOT_FOUND"; break;
-    case 801: *text = "CUDA_ERROR_NOT_SUPPORTED"; break;
-    case 999: *text = "CUDA_ERROR_UNKNOWN"; break;
-    default: *text = NULL; return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < sizeof(g_errors) / sizeof(g_errors[0]); i++) {
+        if (g_errors[i].code == error) {
+            *text = want_name ? g_errors[i].name : g_errors[i].text;
+            return CUDA_SUCCESS;
+        }
     }
-    return CUDA_SUCCESS;
+    *text = NULL;
+    return CUDA_ERROR_INVALID_VALUE;
+}
+
+SI_EXPORT CUresult cuGetErrorName(CUresult error, const char **text)
+{
+    return describe(error, text, 1);
 }
 
 SI_EXPORT CUresult cuGetErrorString(CUresult error, const char **text)
 {
-    if (text == NULL) return CUDA_ERROR_INVALID_VALUE;
-    switch (error) {
-    case 0: *text = "no error"; break;
-    case 1: *text = "invalid argument"; break;
-    case 2: *text = "out of memory"; break;
-    case 3: *text = "initialization error"; break;
-    case 100: *text = "no CUDA-capable device is detected"; break;
-    case 101: *text = "invalid device ordinal"; break;
-    case 201: *text = "invalid device context"; break;
-    case 218: *text = "a PTX JIT compilation failed"; break;
-    case 400: *text = "invalid resource handle"; break;
-    case 500: *text = "named symbol not found"; break;
-    case 801: *text = "operation not supported"; break;
-    case 999: *text = "unknown error"; break;
-    default: *text = NULL; return CUDA_ERROR_INVALID_VALUE;
-    }
-    return CUDA_SUCCESS;
+    return describe(error, text, 0);
 }
 
 SI_EXPORT CUresult cuDeviceGetCount(int *count)
