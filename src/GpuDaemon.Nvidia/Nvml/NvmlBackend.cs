@@ -19,7 +19,7 @@ public sealed class NvmlBackend : IGpuBackend
     private readonly Broadcast<DeviceEvent> _events = new();
     private readonly GpuHealthTracker _health;
     private readonly Lock _gate = new();
-    private NvmlApi? _api;
+    private volatile NvmlApi? _api; // set last at start: seeing it means the fields below are set
     private NvmlTelemetryReader? _telemetry;
     private IReadOnlyDictionary<string, nint> _handles = new Dictionary<string, nint>();
     private volatile GpuInventory _inventory = GpuInventory.Empty;
@@ -72,10 +72,10 @@ public sealed class NvmlBackend : IGpuBackend
                 throw new DeviceBackendException(NvmlMessages.ListingFailed(ex, library.Path), ex);
             }
 
-            _api = api;
             _telemetry = new NvmlTelemetryReader(api, _logger);
             _handles = snapshot.Handles;
             _inventory = snapshot.Inventory;
+            _api = api;
             var driver = snapshot.Inventory.Driver;
             Log.NvmlStarted(_logger, driver.NvmlVersion, library.Path, driver.Version, driver.CudaVersion, snapshot.Inventory.Gpus.Count);
             if (_watchRequested)
