@@ -24,6 +24,9 @@ public sealed record GpuTelemetry
 
     public long? MemoryTotalMiB { get; init; }
 
+    /// <summary>Memory the driver and firmware set aside, outside used and free; only where the driver reports it.</summary>
+    public long? MemoryReservedMiB { get; init; }
+
     public double? TemperatureC { get; init; }
 
     public double? PowerWatts { get; init; }

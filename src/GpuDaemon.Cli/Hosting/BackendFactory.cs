@@ -1,5 +1,6 @@
 using GpuDaemon.Devices;
 using GpuDaemon.Devices.Simulated;
+using GpuDaemon.Nvidia.Nvml;
 using Microsoft.Extensions.Logging;
 
 namespace GpuDaemon.Cli.Hosting;
@@ -14,8 +15,8 @@ public static class BackendFactory
         {
             BackendKind.Simulated when source.SimulationFile is { } file => SimulatedBackend.FromFile(file, timeProvider, logger),
             BackendKind.Simulated => SimulatedBackend.FromCount(source.SimulateCount ?? DeviceSourceSettings.DefaultSimulatedGpus, timeProvider, logger),
-            _ => throw new DeviceBackendException(
-                "the NVML backend is not in this build yet; use --simulate N or --simulation FILE for simulated GPUs"),
+            BackendKind.Nvml => new NvmlBackend(new NvmlBackendOptions { DriverRoot = source.DriverRoot }, timeProvider, logger),
+            _ => throw new ArgumentOutOfRangeException(nameof(source), source.Backend, "unknown device backend"),
         };
     }
 }

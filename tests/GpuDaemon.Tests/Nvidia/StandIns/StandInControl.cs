@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+
+namespace GpuDaemon.Tests.Nvidia.StandIns;
+
+/// <summary>The NVML stand-in's exports for tests (not part of NVML): deliver events, lose a GPU, count inits.</summary>
+public sealed unsafe class StandInControl
+{
+    public const ulong DoubleBitEccEvent = 0x2;
+    public const ulong XidEvent = 0x8;
+
+    private readonly nint _library;
+
+    public StandInControl(string libraryPath)
+    {
+        _library = NativeLibrary.Load(libraryPath);
+    }
+
+    /// <summary>Queues an event for every event set watching it on that GPU; returns how many sets took it.</summary>
+    public int RaiseEvent(int gpu, ulong type, ulong data) =>
+        ((delegate* unmanaged<int, ulong, ulong, int>)Export("standin_raise_event"))(gpu, type, data);
+
+    public int RaiseXid(int gpu, int xid) => RaiseEvent(gpu, XidEvent, (ulong)xid);
+
+    /// <summary>Makes every call about the GPU answer GPU_IS_LOST (or stop doing so).</summary>
+    public void SetLost(int gpu, bool lost) =>
+        ((delegate* unmanaged<int, int, void>)Export("standin_set_lost"))(gpu, lost ? 1 : 0);
+
+    /// <summary>nvmlInit_v2 calls not yet matched by nvmlShutdown.</summary>
+    public int InitCount => ((delegate* unmanaged<int>)Export("standin_init_count"))();
+
+    /// <summary>Event sets created and not yet freed.</summary>
+    public int EventSetCount => ((delegate* unmanaged<int>)Export("standin_event_set_count"))();
+
+    private nint Export(string name) => NativeLibrary.GetExport(_library, name);
+}
