@@ -171,7 +171,7 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
 
                     await endpoint.RunAsync(cancellation.Token);
                 }, CancellationToken.None);
-                _endpoints[plan.ResourceName] = new RunningEndpoint(endpoint, cancellation, run);
+                _endpoints[plan.ResourceName] = new RunningEndpoint(endpoint, cancellation, run, _logger);
             }
         }
 
@@ -226,7 +226,7 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
         await Task.WhenAll(all.Select(e => e.StopAsync()));
     }
 
-    private sealed class RunningEndpoint(ResourceEndpoint endpoint, CancellationTokenSource cancellation, Task run)
+    private sealed class RunningEndpoint(ResourceEndpoint endpoint, CancellationTokenSource cancellation, Task run, ILogger logger)
     {
         public ResourceEndpoint Endpoint => endpoint;
 
@@ -248,6 +248,11 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
             catch (OperationCanceledException)
             {
             }
+            catch (Exception ex)
+            {
+                // A failed endpoint must not keep its successor (same socket path) from starting.
+                Log.EndpointFailed(logger, endpoint.Plugin.Plan.ResourceName, ex);
+            }
         }
     }
 
@@ -258,6 +263,9 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
 
         [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "New GPU or config state cannot be advertised, keeping the current resources: {Problem}")]
         public static partial void PlanRejected(ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Endpoint for {Resource} failed")]
+        public static partial void EndpointFailed(ILogger logger, string resource, Exception exception);
 
         [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Cannot watch {Directory} ({Problem}); relying on periodic checks for kubelet restarts")]
         public static partial void WatchUnavailable(ILogger logger, string directory, string problem);

@@ -118,7 +118,11 @@ public sealed partial class ResourceEndpoint
                 Registered.Notify();
                 return true;
             }
-            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            catch (RpcException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            catch (RpcException ex)
             {
                 if (attempt == 1 || attempt % 20 == 0)
                 {
