@@ -13,6 +13,7 @@ public static class GpuDaemonCli
         {
             DevicesCommand.Create(output, environment),
             ServeCommand.Create(environment),
+            ProbeCommand.Create(output),
         };
         return root;
     }
@@ -40,7 +41,7 @@ public static class GpuDaemonCli
             await error.WriteLineAsync($"{GpuDaemonDefaults.ExecutableName}: {ex.Message}");
             return ExitCodes.Usage;
         }
-        catch (DeviceBackendException ex)
+        catch (Exception ex) when (ex is DeviceBackendException or ProbeException)
         {
             await error.WriteLineAsync($"{GpuDaemonDefaults.ExecutableName}: {ex.Message}");
             return ExitCodes.Failure;
