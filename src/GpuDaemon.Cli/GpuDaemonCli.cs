@@ -14,6 +14,7 @@ public static class GpuDaemonCli
             DevicesCommand.Create(output, environment),
             ServeCommand.Create(environment),
             ProbeCommand.Create(output),
+            DemoCommand.Create(output, environment),
         };
         return root;
     }

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using GpuDaemon.Cli.Demo;
+using GpuDaemon.Cli.Hosting;
+
+namespace GpuDaemon.Cli.Commands;
+
+/// <summary>
+/// <c>gpudaemon demo</c>: the whole flow on simulated GPUs with a built-in kubelet emulator, narrated,
+/// then left running for the user to poke at until Ctrl-C.
+/// </summary>
+public static class DemoCommand
+{
+    private const string DefaultLogLevel = "warning";
+
+    public static Command Create(TextWriter output, IEnvironment environment)
+    {
+        var command = new Command("demo", "Try GpuDaemon with no GPU and no cluster: simulated GPUs, the device plugin and an emulated kubelet");
+        var gpus = new Option<int>("--gpus") { Description = "How many GPUs to simulate [default: 8]", HelpName = "N" };
+        var recovery = new Option<string>("--" + PluginSettings.RecoveryPeriod) { Description = "Clean-probe period before a faulted GPU is Healthy again [default: 3s]", HelpName = "DURATION" };
+        var exit = new Option<bool>("--exit") { Description = "Exit after the narrated flow instead of staying up until Ctrl-C" };
+        command.Add(exit);
+        var settingsSpec = new CommandSettings(command, [gpus, recovery, CommonOptions.LogFormat(), CommonOptions.LogLevel(DefaultLogLevel)]);
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = settingsSpec.Load(parse, environment);
+            var options = new DemoOptions(
+                settings.GetInt("gpus", 2, 64) ?? 8,
+                settings.GetDuration(PluginSettings.RecoveryPeriod, TimeSpan.FromSeconds(3)),
+                StayUp: !parse.GetValue(exit));
+            var devices = new DeviceSourceSettings(BackendKind.Simulated, options.Gpus, null, GpuDaemonDefaults.DriverRoot);
+            using var host = DaemonHost.CreateBuilder(settings, devices, DefaultLogLevel).Build();
+            await new DemoScript(output, host.Services, options).RunAsync(cancellationToken);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using GpuDaemon.DevicePlugin;
+using GpuDaemon.DevicePlugin.Api;
+using GpuDaemon.DevicePlugin.Emulation;
+using GpuDaemon.Devices.Simulated;
+using GpuDaemon.GrpcWire;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace GpuDaemon.Cli.Demo;
+
+public sealed record DemoOptions(int Gpus, TimeSpan RecoveryPeriod, bool StayUp);
+
+/// <summary>
+/// Narrates the device plugin's life on simulated GPUs: registration, the device list, an allocation,
+/// a fault and its recovery, a kubelet restart. Faults are injected the way a user would: by editing
+/// the scenario file, which the user can keep editing afterwards.
+/// </summary>
+public sealed class DemoScript(TextWriter output, IServiceProvider services, DemoOptions options)
+{
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
+    private const string Resource = ResourceName.DefaultGpu;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var time = services.GetRequiredService<TimeProvider>();
+        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
+        var directory = Directory.CreateTempSubdirectory("gpudaemon-demo-").FullName;
+        try
+        {
+            var scenario = DefaultScenario.Create(options.Gpus);
+            var scenarioPath = Path.Combine(directory, "simulation.json");
+            WriteScenario(scenarioPath, scenario);
+            var pluginDir = Directory.CreateDirectory(Path.Combine(directory, "device-plugins")).FullName;
+
+            Say($"GpuDaemon demo: {options.Gpus} simulated GPUs, the device plugin, and an emulated kubelet, in {directory}");
+            await using var kubelet = new KubeletEmulator(pluginDir, time, loggerFactory);
+            await kubelet.StartAsync(cancellationToken);
+            Say($"[kubelet]  listening on {kubelet.SocketPath}");
+
+            await using var backend = SimulatedBackend.FromFile(scenarioPath, time, loggerFactory.CreateLogger("GpuDaemon.Devices"), TimeSpan.FromMilliseconds(500));
+            await backend.StartAsync(cancellationToken);
+            var config = new PluginConfig
+            {
+                DevicePluginDir = pluginDir,
+                RecoveryPeriod = options.RecoveryPeriod,
+                ProbeInterval = TimeSpan.FromMilliseconds(500),
+                PreStartRequired = true,
+            };
+            await using var manager = new DevicePluginManager(backend, config, time, loggerFactory);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var started = Stopwatch.StartNew();
+            var serving = manager.RunAsync(stop.Token);
+
+            var plugin = await kubelet.WaitForAsync(Resource, p => p.Updates > 0, StepTimeout);
+            Say($"[plugin]   registered {Resource} as {plugin.Endpoint} in {started.ElapsedMilliseconds} ms (pre-start checks on, preferred allocation on)");
+            var byNuma = plugin.Devices.GroupBy(d => d.Topology?.Nodes.FirstOrDefault()?.ID ?? -1).Select(g => $"NUMA {g.Key}: {g.Count()}");
+            Say($"[kubelet]  {plugin.Devices.Count} devices advertised, {plugin.HealthyCount} Healthy ({string.Join(", ", byNuma)})");
+
+            var preferred = await plugin.PreferredAsync(2, cancellationToken: cancellationToken);
+            Say($"[kubelet]  a pod asks for 2 GPUs; the plugin prefers {Names(backend, preferred)} (NVLink-connected, one NUMA node)");
+            var allocation = await plugin.AllocateAsync(preferred, cancellationToken);
+            var container = allocation.ContainerResponses[0];
+            Say($"[plugin]   Allocate: NVIDIA_VISIBLE_DEVICES={container.Envs["NVIDIA_VISIBLE_DEVICES"]}, devices {string.Join(" ", container.Devices.Select(d => d.HostPath))}");
+
+            var faulty = options.Gpus - 1;
+            Say($"[fault]    appending Xid 79 (GPU fell off the bus) to GPU {faulty} in {scenarioPath}");
+            var faultAt = Stopwatch.StartNew();
+            scenario.Gpus[faulty].Xid.Add(79);
+            WriteScenario(scenarioPath, scenario);
+            plugin = await kubelet.WaitForAsync(Resource, p => p.Devices[faulty].Health == KubeletConstants.Unhealthy, StepTimeout);
+            Say($"[kubelet]  GPU {faulty} is Unhealthy {faultAt.ElapsedMilliseconds} ms later: {manager.Health.Get(scenario.Gpus[faulty].Uuid).Reason}; {plugin.HealthyCount} of {plugin.Devices.Count} allocatable");
+            try
+            {
+                await plugin.AllocateAsync([plugin.Devices[faulty].ID], cancellationToken);
+            }
+            catch (RpcException ex)
+            {
+                Say($"[plugin]   a stale Allocate for it is refused: {ex.StatusCode}: {ex.Detail}");
+            }
+
+            Say($"[health]   its health checks are clean again; waiting {options.RecoveryPeriod.TotalSeconds:0.#} s (the recovery period) before trusting it");
+            var recoveryAt = Stopwatch.StartNew();
+            plugin = await kubelet.WaitForAsync(Resource, p => p.Devices[faulty].Health == KubeletConstants.Healthy, StepTimeout + options.RecoveryPeriod);
+            Say($"[kubelet]  GPU {faulty} is Healthy again after {recoveryAt.Elapsed.TotalSeconds:0.0} s, without restarting anything");
+
+            Say("[kubelet]  restarting: every socket in the device-plugin directory is deleted, kubelet.sock created again");
+            var before = plugin;
+            var restartAt = Stopwatch.StartNew();
+            await kubelet.RestartAsync(cancellationToken);
+            plugin = await kubelet.WaitForAsync(Resource, p => !ReferenceEquals(p, before) && p.Updates > 0, StepTimeout);
+            Say($"[plugin]   re-registered {restartAt.ElapsedMilliseconds} ms after the restart; {plugin.HealthyCount} devices Healthy");
+
+            if (options.StayUp)
+            {
+                Say(string.Empty);
+                Say($"Still running. Edit {scenarioPath} to inject faults (\"healthy\": false, an Xid, \"lost\": true; see docs/simulation.md),");
+                Say($"or talk to the plugin as the kubelet would: gpudaemon probe --socket {Path.Combine(pluginDir, plugin.Endpoint)} --allocate 2");
+                Say("Health changes are shown below. Ctrl-C to stop.");
+                await FollowHealthAsync(kubelet, cancellationToken);
+            }
+
+            await stop.CancelAsync();
+            await serving;
+            Say("[plugin]   stopped; sockets removed");
+        }
+        finally
+        {
+            TryDelete(directory);
+        }
+    }
+
+    private async Task FollowHealthAsync(KubeletEmulator kubelet, CancellationToken cancellationToken)
+    {
+        var last = Snapshot(kubelet);
+        try
+        {
+            while (true)
+            {
+                var seen = kubelet.Changed.Version;
+                await kubelet.Changed.WaitForChangeAsync(seen, cancellationToken);
+                var now = Snapshot(kubelet);
+                foreach (var (id, health) in now)
+                {
+                    if (!last.TryGetValue(id, out var was) || was != health)
+                    {
+                        Say($"[kubelet]  {id} is {health}");
+                    }
+                }
+
+                last = now;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static Dictionary<string, string> Snapshot(KubeletEmulator kubelet) =>
+        (kubelet.Find(Resource)?.Devices ?? []).ToDictionary(d => d.ID, d => d.Health, StringComparer.Ordinal);
+
+    private static string Names(SimulatedBackend backend, IEnumerable<string> ids) =>
+        string.Join(" and ", ids.Select(id => backend.Inventory.FindByUuid(id) is { } gpu ? string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Index}") : id));
+
+    private static void WriteScenario(string path, SimulationScenario scenario)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, ScenarioReader.Serialize(scenario));
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Say(string line)
+    {
+        output.WriteLine(line);
+        output.Flush();
+    }
+}
