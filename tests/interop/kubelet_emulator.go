@@ -492,6 +492,24 @@ func (em *emulator) allocationIDs() []string {
 	return em.deviceIDs[:em.allocSize]
 }
 
+// physicalIDs maps time-slicing replica IDs ("<id>::<k>") to the device they
+// share, without duplicates and sorted: what the container runtime is told.
+func physicalIDs(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if i := strings.Index(id, "::"); i >= 0 {
+			id = id[:i]
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // checkAllocate asks for one container with ids, as the kubelet does at pod
 // admission, and checks the one response the kubelet would use.
 func checkAllocate(ctx context.Context, client pb.DevicePluginClient, ids []string) error {
@@ -509,8 +527,7 @@ func checkAllocate(ctx context.Context, client pb.DevicePluginClient, ids []stri
 	}
 	listed := strings.Split(visible, ",")
 	sort.Strings(listed)
-	want := append([]string(nil), ids...)
-	sort.Strings(want)
+	want := physicalIDs(ids)
 	if !equalStrings(listed, want) {
 		return fmt.Errorf("%s=%q, want exactly %s", visibleDevicesEnv, visible, strings.Join(ids, ","))
 	}

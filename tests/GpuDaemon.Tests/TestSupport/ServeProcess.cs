@@ -5,17 +5,30 @@ namespace GpuDaemon.Tests.TestSupport;
 /// <summary><c>gpudaemon serve --simulate N</c> running in-process on a temp device-plugin dir, no kubelet.</summary>
 public sealed class ServeProcess : IAsyncDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory? _ownDir;
     private readonly CancellationTokenSource _stop = new();
     private Task<int> _run = Task.FromResult(0);
 
-    public string Directory => _dir.Path;
-
-    public string PluginSocket => _dir.File("gpudaemon-nvidia.com-gpu.sock");
-
-    public static async Task<ServeProcess> StartAsync(int gpus, params string[] extraArgs)
+    private ServeProcess(string? directory)
     {
-        var serve = new ServeProcess();
+        if (directory is null)
+        {
+            _ownDir = new TempDirectory();
+        }
+
+        Directory = directory ?? _ownDir!.Path;
+    }
+
+    public string Directory { get; }
+
+    public string PluginSocket => Path.Combine(Directory, "gpudaemon-nvidia.com-gpu.sock");
+
+    public static Task<ServeProcess> StartAsync(int gpus, params string[] extraArgs) => StartAsync(gpus, null, extraArgs);
+
+    /// <summary>Serves in <paramref name="directory"/> (a kubelet may already be there), or in a temp dir of its own.</summary>
+    public static async Task<ServeProcess> StartAsync(int gpus, string? directory, params string[] extraArgs)
+    {
+        var serve = new ServeProcess(directory);
         serve._run = GpuDaemonCli.RunAsync(
             ["serve", "--simulate", gpus.ToString(System.Globalization.CultureInfo.InvariantCulture), "--device-plugin-dir", serve.Directory, "--log-level", "none", .. extraArgs],
             TextWriter.Null,
@@ -41,6 +54,6 @@ public sealed class ServeProcess : IAsyncDisposable
         await _stop.CancelAsync();
         await _run.WaitAsync(TimeSpan.FromSeconds(20));
         _stop.Dispose();
-        _dir.Dispose();
+        _ownDir?.Dispose();
     }
 }
