@@ -287,6 +287,8 @@ public sealed class GrpcUnixClient : IDisposable
                 => new RpcException(GrpcStatusCode.DeadlineExceeded, $"{_path} did not answer within {_timeout}", ex),
             OperationCanceledException when _callerToken.IsCancellationRequested
                 => new RpcException(GrpcStatusCode.Cancelled, $"{_path} was cancelled", ex),
+            HttpRequestException { InnerException: SocketException } when !File.Exists(_socketPath)
+                => new RpcException(GrpcStatusCode.Unavailable, $"cannot reach {_socketPath} for {_path}: the socket does not exist (is the server running?)", ex),
             HttpRequestException { InnerException: SocketException socketError }
                 => new RpcException(GrpcStatusCode.Unavailable, $"cannot reach {_socketPath} for {_path}: {socketError.Message}", ex),
             HttpRequestException or IOException

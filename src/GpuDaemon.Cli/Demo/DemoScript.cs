@@ -31,7 +31,7 @@ public sealed class DemoScript(TextWriter output, IServiceProvider services, Dem
         {
             var scenario = DefaultScenario.Create(options.Gpus);
             var scenarioPath = Path.Combine(directory, "simulation.json");
-            WriteScenario(scenarioPath, scenario);
+            ScenarioReader.WriteFile(scenarioPath, scenario);
             var pluginDir = Directory.CreateDirectory(Path.Combine(directory, "device-plugins")).FullName;
 
             Say($"GpuDaemon demo: {options.Gpus} simulated GPUs, the device plugin, and an emulated kubelet, in {directory}");
@@ -68,7 +68,7 @@ public sealed class DemoScript(TextWriter output, IServiceProvider services, Dem
             Say($"[fault]    appending Xid 79 (GPU fell off the bus) to GPU {faulty} in {scenarioPath}");
             var faultAt = Stopwatch.StartNew();
             scenario.Gpus[faulty].Xid.Add(79);
-            WriteScenario(scenarioPath, scenario);
+            ScenarioReader.WriteFile(scenarioPath, scenario);
             plugin = await kubelet.WaitForAsync(Resource, p => p.Devices[faulty].Health == KubeletConstants.Unhealthy, StepTimeout);
             Say($"[kubelet]  GPU {faulty} is Unhealthy {faultAt.ElapsedMilliseconds} ms later: {manager.Health.Get(scenario.Gpus[faulty].Uuid).Reason}; {plugin.HealthyCount} of {plugin.Devices.Count} allocatable");
             try
@@ -142,13 +142,6 @@ public sealed class DemoScript(TextWriter output, IServiceProvider services, Dem
 
     private static string Names(SimulatedBackend backend, IEnumerable<string> ids) =>
         string.Join(" and ", ids.Select(id => backend.Inventory.FindByUuid(id) is { } gpu ? string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Index}") : id));
-
-    private static void WriteScenario(string path, SimulationScenario scenario)
-    {
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, ScenarioReader.Serialize(scenario));
-        File.Move(temp, path, overwrite: true);
-    }
 
     private static void TryDelete(string directory)
     {

@@ -32,6 +32,14 @@ public static class ScenarioReader
     public static string Serialize(SimulationScenario scenario) =>
         JsonSerializer.Serialize(scenario, SimulationJsonContext.Default.SimulationScenario);
 
+    /// <summary>Writes the file whole (temp file, then rename), so a watcher never reads half of it.</summary>
+    public static void WriteFile(string path, SimulationScenario scenario)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, Serialize(scenario));
+        File.Move(temp, path, overwrite: true);
+    }
+
     public static void Validate(SimulationScenario scenario, string source)
     {
         scenario.Driver ??= new SimulatedDriver();

@@ -17,6 +17,7 @@ public sealed class GrpcUnixClientTests
 
         Assert.Equal(GrpcStatusCode.Unavailable, ex.StatusCode);
         Assert.Contains("missing.sock", ex.Detail, StringComparison.Ordinal);
+        Assert.Contains("does not exist", ex.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

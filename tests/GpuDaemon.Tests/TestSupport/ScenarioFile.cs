@@ -50,10 +50,5 @@ public sealed class ScenarioFile : IAsyncDisposable
         _dir.Dispose();
     }
 
-    private void Write()
-    {
-        var temp = Path + ".tmp";
-        File.WriteAllText(temp, ScenarioReader.Serialize(Scenario));
-        File.Move(temp, Path, overwrite: true);
-    }
+    private void Write() => ScenarioReader.WriteFile(Path, Scenario);
 }

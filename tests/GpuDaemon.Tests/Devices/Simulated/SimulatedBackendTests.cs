@@ -267,9 +267,7 @@ public sealed class SimulatedBackendTests : IDisposable
     private string Write(SimulationScenario scenario)
     {
         var path = _dir.File("scenario.json");
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, ScenarioReader.Serialize(scenario));
-        File.Move(temp, path, overwrite: true);
+        ScenarioReader.WriteFile(path, scenario);
         return path;
     }
 
