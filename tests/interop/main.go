@@ -8,6 +8,10 @@
 //	gpudaemon-interop load --socket PATH     measure Allocate latency and rate
 //	gpudaemon-interop baseline-plugin --socket PATH
 //	                                         serve a grpc-go DevicePlugin to compare with
+//	gpudaemon-interop faultlat --socket PATH --scenario FILE --uuid U
+//	                                         time a scenario fault until ListAndWatch shows it
+//	gpudaemon-interop execreg --dir DIR -- CMD...
+//	                                         time a plugin from exec to accepted registration
 //
 // All roles use unix sockets only, like the kubelet and its device plugins.
 package main
@@ -38,6 +42,8 @@ var commands = []command{
 	{"kubelet", "emulate the kubelet: registration, devices, allocation, restarts", runKubelet},
 	{"load", "run Allocate calls against a DevicePlugin server and report latency", runLoad},
 	{"baseline-plugin", "serve a grpc-go DevicePlugin as a load target to compare with", runBaselinePlugin},
+	{"faultlat", "time scenario-file faults until ListAndWatch shows them", runFaultLatency},
+	{"execreg", "time a plugin process from exec until its registration is accepted", runExecRegister},
 }
 
 func main() {
