@@ -49,7 +49,7 @@ public static class PluginSettings
     {
         var config = new PluginConfig
         {
-            DevicePluginDir = settings.GetString(DevicePluginDir, Defaults.DevicePluginDir),
+            DevicePluginDir = Path.GetFullPath(settings.GetString(DevicePluginDir, Defaults.DevicePluginDir)),
             ResourceName = settings.GetString(ResourceNameSetting, Defaults.ResourceName),
             DeviceIdStrategy = settings.GetChoice(DeviceIdStrategySetting, "uuid", "uuid", "index") == "index" ? DeviceIdStrategy.Index : DeviceIdStrategy.Uuid,
             DeviceListStrategy = settings.GetChoice(DeviceListStrategySetting, "envvar", "envvar", "volume-mounts", "cdi-cri") switch
@@ -58,7 +58,7 @@ public static class PluginSettings
                 "cdi-cri" => DeviceListStrategy.CdiCri,
                 _ => DeviceListStrategy.Envvar,
             },
-            DevRoot = settings.GetString(DevRoot, Defaults.DevRoot),
+            DevRoot = Path.GetFullPath(settings.GetString(DevRoot, Defaults.DevRoot)),
             HealthChecks = settings.GetBool(HealthChecks, Defaults.HealthChecks),
             IgnoredXids = settings.GetIntList(IgnoredXids) ?? PluginConfig.DefaultIgnoredXids,
             RecoveryPeriod = settings.GetDuration(RecoveryPeriod, Defaults.RecoveryPeriod),

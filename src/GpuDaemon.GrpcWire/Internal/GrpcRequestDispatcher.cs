@@ -76,8 +76,9 @@ internal sealed partial class GrpcRequestDispatcher(
             Log.CallFailed(logger, path, ex.StatusCode, ex.Detail);
             WriteStatus(response, ex.StatusCode, ex.Detail);
         }
-        catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested)
         {
+            // The client reset the stream (RST_STREAM) or closed the connection: nobody is left to answer.
             Log.ClientCancelled(logger, path);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
