@@ -55,4 +55,32 @@ public sealed class ServeCommandTests
         Assert.Equal(ExitCodes.Ok, exitCode);
         Assert.False(File.Exists(socket));
     }
+
+    [Fact]
+    public async Task Serve_ConfigFileEdited_ReRegistersWithNewOptions()
+    {
+        using var dir = new TempDirectory();
+        var config = dir.File("gpudaemon.yaml");
+        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: false\n");
+        var plugins = Directory.CreateDirectory(dir.File("dp")).FullName;
+        await using var kubelet = new KubeletEmulator(plugins, TimeProvider.System, TestLogging.Factory);
+        await kubelet.StartAsync();
+        using var stop = new CancellationTokenSource();
+
+        var serve = GpuDaemonCli.RunAsync(
+            ["serve", "--config", config, "--device-plugin-dir", plugins, "--log-level", "none"],
+            TextWriter.Null, TextWriter.Null, new DictionaryEnvironment(new Dictionary<string, string>()), stop.Token);
+        var before = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, TimeSpan.FromSeconds(20));
+        Assert.False(before.Options.PreStartRequired);
+
+        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: true\n");
+        var after = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.Options.PreStartRequired && p.HealthyCount == 2, TimeSpan.FromSeconds(20));
+
+        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: [broken\n");
+        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: true\nreplicas: 0\n");
+        await stop.CancelAsync();
+        Assert.Equal(ExitCodes.Ok, await serve.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.NotSame(before, after);
+        Assert.Same(after, kubelet.Find("nvidia.com/gpu"));
+    }
 }
