@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Sets up and runs every GpuDaemon test on a Debian machine: installs the interop peer's toolchain
+# Sets up and runs every GpuDaemon test on a Debian machine: installs the C compiler (stand-in NVML and
+# CUDA libraries) and the interop peer's toolchain
 # (grpc-go from Debian's packages) if missing, builds warning-free, runs the xUnit suite (interop
 # included) and ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(
-  golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc
+  gcc libc6-dev golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
 )
 
