@@ -76,7 +76,7 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
         Log.Listening(_logger, SocketPath);
     }
 
-    /// <summary>Ends running calls (streams see their token cancelled), stops listening, removes the socket.</summary>
+    /// <summary>Removes the socket, ends running calls (streams see their token cancelled), stops listening.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         var server = Interlocked.Exchange(ref _server, null);
@@ -85,6 +85,8 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
             return;
         }
 
+        // The socket goes first: once a stream has ended, nobody can find the old server any more.
+        TryDeleteSocket();
         await _stopping.CancelAsync();
         try
         {
@@ -93,7 +95,6 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
         finally
         {
             server.Dispose();
-            TryDeleteSocket();
             Log.Stopped(_logger, SocketPath);
         }
     }

@@ -119,8 +119,7 @@ public sealed class HealthTrackerTests
         await using var file = await ScenarioFile.StartAsync(2);
         await using var tracker = await Start(file, Config);
 
-        file.Edit(s => s.Gpus[0].Healthy = false);
-        tracker.Handle(new DeviceEvent(DeviceEventKind.ProbeFailed, Gpu0, file.Clock.GetUtcNow(), "test"));
+        await EditAndWaitForTransitionAsync(file, tracker, s => s.Gpus[0].Healthy = false);
         Assert.False(tracker.Get(Gpu0).Healthy);
         file.Clock.Advance(TimeSpan.FromMinutes(2));
         Assert.False(tracker.Get(Gpu0).Healthy);
@@ -172,14 +171,21 @@ public sealed class HealthTrackerTests
     {
         await using var file = await ScenarioFile.StartAsync(1);
         await using var tracker = await Start(file, Config with { RecoveryPeriod = TimeSpan.Zero });
-        file.Edit(s => s.Gpus[0].Healthy = false);
-        tracker.ProbeAll();
+        await EditAndWaitForTransitionAsync(file, tracker, s => s.Gpus[0].Healthy = false);
         Assert.False(tracker.Get(Gpu0).Healthy);
 
         file.Edit(s => s.Gpus[0].Healthy = true);
         tracker.Handle(new DeviceEvent(DeviceEventKind.Recovered, Gpu0, file.Clock.GetUtcNow(), "test"));
 
         Assert.True(tracker.Get(Gpu0).Healthy);
+    }
+
+    /// <summary>Edits the scenario and waits until the tracker has consumed the backend's event for it.</summary>
+    private static async Task EditAndWaitForTransitionAsync(ScenarioFile file, HealthTracker tracker, Action<SimulationScenario> change)
+    {
+        var seen = tracker.Changed.Version;
+        file.Edit(change);
+        await tracker.Changed.WaitForChangeAsync(seen, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     private static DeviceEvent Xid(ScenarioFile file, string uuid, int code) =>
