@@ -68,7 +68,9 @@ public sealed class DevicePluginManagerTests
         }
 
         Assert.True(File.Exists(Path.Combine(harness.Dir.Path, KubeletConstants.KubeletSocketName)));
-        Assert.Equal(11, harness.Manager.Endpoints.Single().Registrations);
+        var endpoint = harness.Manager.Endpoints.Single();
+        await WaitForRegistrationsAsync(endpoint, 11);
+        Assert.Equal(11, endpoint.Registrations);
     }
 
     [Fact]
@@ -183,6 +185,7 @@ public sealed class DevicePluginManagerTests
 
         Assert.Same(endpoint, harness.Manager.Endpoints.Single());
         Assert.Same(plugin, harness.Kubelet.Find(Gpu));
+        await WaitForRegistrationsAsync(endpoint, 1);
         Assert.Equal(1, endpoint.Registrations);
     }
 
@@ -250,6 +253,22 @@ public sealed class DevicePluginManagerTests
             }
 
             await harness.Manager.EndpointsChanged.WaitForChangeAsync(seen, timeout.Token);
+        }
+    }
+
+    /// <summary>The kubelet has a registration before the plugin's Register call returns and counts it.</summary>
+    private static async Task WaitForRegistrationsAsync(GpuDaemon.DevicePlugin.Kubelet.ResourceEndpoint endpoint, int count)
+    {
+        using var timeout = new CancellationTokenSource(PluginHarness.Wait);
+        while (true)
+        {
+            var seen = endpoint.Registered.Version;
+            if (endpoint.Registrations >= count)
+            {
+                return;
+            }
+
+            await endpoint.Registered.WaitForChangeAsync(seen, timeout.Token);
         }
     }
 
