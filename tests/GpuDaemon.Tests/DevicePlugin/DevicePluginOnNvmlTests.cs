@@ -39,20 +39,14 @@ public sealed class DevicePluginOnNvmlTests
         using var dir = new TempDirectory();
         await using var kubelet = new KubeletEmulator(dir.Path, TimeProvider.System, TestLogging.Factory);
         await kubelet.StartAsync();
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
+        await using var serve = await ServeProcess.StartWithArgsAsync(dir.Path, "--backend", "nvml", "--driver-root", driver.Root);
 
-        var serve = GpuDaemonCli.RunAsync(
-            ["serve", "--backend", "nvml", "--driver-root", driver.Root, "--device-plugin-dir", dir.Path, "--log-level", "none"],
-            output, error, new DictionaryEnvironment(new Dictionary<string, string>()), stop.Token);
         var plugin = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, PluginHarness.Wait);
         var preferred = await plugin.PreferredAsync(2);
-        await stop.CancelAsync();
 
-        Assert.Equal(ExitCodes.Ok, await serve.WaitAsync(PluginHarness.Wait));
+        Assert.Equal(ExitCodes.Ok, await serve.StopAsync());
         Assert.Equal(2, preferred.Count);
-        Assert.Equal(string.Empty, error.ToString());
+        Assert.Equal(string.Empty, serve.Error);
     }
 
     [Fact]

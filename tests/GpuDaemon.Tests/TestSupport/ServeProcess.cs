@@ -1,12 +1,19 @@
+using System.Globalization;
 using GpuDaemon.Cli;
 
 namespace GpuDaemon.Tests.TestSupport;
 
-/// <summary><c>gpudaemon serve --simulate N</c> running in-process on a temp device-plugin dir, no kubelet.</summary>
+/// <summary>
+/// <c>gpudaemon serve</c> running in-process through the real command line, in a device-plugin dir
+/// (a test's own, where a kubelet may already listen, or a temp one), logs off. Started once its socket exists.
+/// </summary>
 public sealed class ServeProcess : IAsyncDisposable
 {
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
     private readonly TempDirectory? _ownDir;
     private readonly CancellationTokenSource _stop = new();
+    private readonly StringWriter _error = new();
     private Task<int> _run = Task.FromResult(0);
 
     private ServeProcess(string? directory)
@@ -23,24 +30,30 @@ public sealed class ServeProcess : IAsyncDisposable
 
     public string PluginSocket => Path.Combine(Directory, "gpudaemon-nvidia.com-gpu.sock");
 
+    /// <summary>What serve wrote on stderr (logs are off, so only errors).</summary>
+    public string Error => _error.ToString();
+
     public static Task<ServeProcess> StartAsync(int gpus, params string[] extraArgs) => StartAsync(gpus, null, extraArgs);
 
-    /// <summary>Serves in <paramref name="directory"/> (a kubelet may already be there), or in a temp dir of its own.</summary>
-    public static async Task<ServeProcess> StartAsync(int gpus, string? directory, params string[] extraArgs)
+    public static Task<ServeProcess> StartAsync(int gpus, string? directory, params string[] extraArgs) =>
+        StartWithArgsAsync(directory, ["--simulate", gpus.ToString(CultureInfo.InvariantCulture), .. extraArgs]);
+
+    /// <summary>Serve with exactly <paramref name="serveArgs"/> (besides the directory and log level).</summary>
+    public static async Task<ServeProcess> StartWithArgsAsync(string? directory, params string[] serveArgs)
     {
         var serve = new ServeProcess(directory);
         serve._run = GpuDaemonCli.RunAsync(
-            ["serve", "--simulate", gpus.ToString(System.Globalization.CultureInfo.InvariantCulture), "--device-plugin-dir", serve.Directory, "--log-level", "none", .. extraArgs],
+            ["serve", .. serveArgs, "--device-plugin-dir", serve.Directory, "--log-level", "none"],
             TextWriter.Null,
-            TextWriter.Null,
+            serve._error,
             new DictionaryEnvironment(new Dictionary<string, string>()),
             serve._stop.Token);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(Wait);
         while (!File.Exists(serve.PluginSocket))
         {
             if (serve._run.IsCompleted)
             {
-                throw new InvalidOperationException($"serve exited early with {await serve._run}");
+                throw new InvalidOperationException($"serve exited early with {await serve._run}: {serve.Error}");
             }
 
             await Task.Delay(10, timeout.Token);
@@ -49,11 +62,20 @@ public sealed class ServeProcess : IAsyncDisposable
         return serve;
     }
 
-    public async ValueTask DisposeAsync()
+    public bool HasExited => _run.IsCompleted;
+
+    /// <summary>Stops it as SIGTERM would and returns its exit code.</summary>
+    public async Task<int> StopAsync()
     {
         await _stop.CancelAsync();
-        await _run.WaitAsync(TimeSpan.FromSeconds(20));
+        return await _run.WaitAsync(Wait);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _stop.Dispose();
+        _error.Dispose();
         _ownDir?.Dispose();
     }
 }

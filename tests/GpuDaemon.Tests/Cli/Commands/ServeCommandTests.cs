@@ -6,54 +6,32 @@ namespace GpuDaemon.Tests.Cli.Commands;
 
 public sealed class ServeCommandTests
 {
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
     [Fact]
     public async Task Serve_CancelledAfterRegistering_RemovesSocketAndExitsZero()
     {
         using var dir = new TempDirectory();
         await using var kubelet = new KubeletEmulator(dir.Path, TimeProvider.System, TestLogging.Factory);
         await kubelet.StartAsync();
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
+        await using var serve = await ServeProcess.StartAsync(2, dir.Path);
 
-        var serve = GpuDaemonCli.RunAsync(
-            ["serve", "--simulate", "2", "--device-plugin-dir", dir.Path, "--log-level", "none"],
-            output, error, new DictionaryEnvironment(new Dictionary<string, string>()), stop.Token);
-        var plugin = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, TimeSpan.FromSeconds(20));
-        await stop.CancelAsync();
-        var exitCode = await serve.WaitAsync(TimeSpan.FromSeconds(20));
+        var plugin = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, Wait);
 
-        Assert.Equal(ExitCodes.Ok, exitCode);
+        Assert.Equal(ExitCodes.Ok, await serve.StopAsync());
         Assert.False(File.Exists(Path.Combine(dir.Path, plugin.Endpoint)));
-        await kubelet.WaitForAsync("nvidia.com/gpu", p => p.StreamEnded, TimeSpan.FromSeconds(20));
+        await kubelet.WaitForAsync("nvidia.com/gpu", p => p.StreamEnded, Wait);
     }
 
     [Fact]
     public async Task Serve_NoKubeletThenCancelled_KeepsRetryingThenStopsCleanly()
     {
-        using var dir = new TempDirectory();
-        using var stop = new CancellationTokenSource();
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var socket = Path.Combine(dir.Path, "gpudaemon-nvidia.com-gpu.sock");
+        await using var serve = await ServeProcess.StartAsync(2);
 
-        var serve = GpuDaemonCli.RunAsync(
-            ["serve", "--simulate", "2", "--device-plugin-dir", dir.Path, "--log-level", "none"],
-            output, error, new DictionaryEnvironment(new Dictionary<string, string>()), stop.Token);
-        using (var appeared = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
-        {
-            while (!File.Exists(socket))
-            {
-                await Task.Delay(10, appeared.Token);
-            }
-        }
+        Assert.False(serve.HasExited);
 
-        Assert.False(serve.IsCompleted);
-        await stop.CancelAsync();
-        var exitCode = await serve.WaitAsync(TimeSpan.FromSeconds(20));
-
-        Assert.Equal(ExitCodes.Ok, exitCode);
-        Assert.False(File.Exists(socket));
+        Assert.Equal(ExitCodes.Ok, await serve.StopAsync());
+        Assert.False(File.Exists(serve.PluginSocket));
     }
 
     [Fact]
@@ -65,21 +43,16 @@ public sealed class ServeCommandTests
         var plugins = Directory.CreateDirectory(dir.File("dp")).FullName;
         await using var kubelet = new KubeletEmulator(plugins, TimeProvider.System, TestLogging.Factory);
         await kubelet.StartAsync();
-        using var stop = new CancellationTokenSource();
-
-        var serve = GpuDaemonCli.RunAsync(
-            ["serve", "--config", config, "--device-plugin-dir", plugins, "--log-level", "none"],
-            TextWriter.Null, TextWriter.Null, new DictionaryEnvironment(new Dictionary<string, string>()), stop.Token);
-        var before = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, TimeSpan.FromSeconds(20));
+        await using var serve = await ServeProcess.StartWithArgsAsync(plugins, "--config", config);
+        var before = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, Wait);
         Assert.False(before.Options.PreStartRequired);
 
         await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: true\n");
-        var after = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.Options.PreStartRequired && p.HealthyCount == 2, TimeSpan.FromSeconds(20));
+        var after = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.Options.PreStartRequired && p.HealthyCount == 2, Wait);
 
         await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: [broken\n");
         await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: true\nreplicas: 0\n");
-        await stop.CancelAsync();
-        Assert.Equal(ExitCodes.Ok, await serve.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(ExitCodes.Ok, await serve.StopAsync());
         Assert.NotSame(before, after);
         Assert.Same(after, kubelet.Find("nvidia.com/gpu"));
     }
