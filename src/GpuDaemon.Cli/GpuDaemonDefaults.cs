@@ -11,6 +11,4 @@ public static class GpuDaemonDefaults
     public const string DriverRoot = "/";
 
     public const string LogFormat = "plain";
-
-    public const string LogLevel = "information";
 }

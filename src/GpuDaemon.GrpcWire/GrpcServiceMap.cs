@@ -8,8 +8,6 @@ public sealed class GrpcServiceMap
 {
     private readonly Dictionary<string, IGrpcCallHandler> _handlers = new(StringComparer.Ordinal);
 
-    public IReadOnlyCollection<string> Paths => _handlers.Keys;
-
     public GrpcServiceMap MapUnary<TRequest, TResponse>(GrpcMethod<TRequest, TResponse> method, Func<TRequest, ServerCallContext, Task<TResponse>> handler)
         where TRequest : class, IMessage<TRequest>
         where TResponse : class, IMessage<TResponse>

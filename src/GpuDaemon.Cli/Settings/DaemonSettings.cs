@@ -12,8 +12,6 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
 
     public SettingValue? Find(string name) => values.TryGetValue(name, out var value) ? value : null;
 
-    public bool IsSet(string name) => values.ContainsKey(name);
-
     public string? GetString(string name) => Find(name)?.Raw;
 
     public string GetString(string name, string fallback) => Find(name)?.Raw ?? fallback;

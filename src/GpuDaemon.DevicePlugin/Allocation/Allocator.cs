@@ -31,6 +31,9 @@ public sealed class Allocator
         _controlDevices = ControlDevices.Present(config.DevRoot);
     }
 
+    /// <summary>The advertised device with this ID, or null.</summary>
+    public PluginDevice? Find(string id) => _byId.GetValueOrDefault(id);
+
     public AllocateResponse Allocate(AllocateRequest request)
     {
         if (request.ContainerRequests.Count == 0)

@@ -45,8 +45,6 @@ public sealed class EmulatedPlugin : IDisposable
 
     public int Updates => Volatile.Read(ref _updates);
 
-    public DateTimeOffset LastUpdateAt { get; private set; }
-
     public bool StreamEnded { get; private set; }
 
     public int HealthyCount => Devices.Count(d => d.Health == KubeletConstants.Healthy);
@@ -76,12 +74,11 @@ public sealed class EmulatedPlugin : IDisposable
         _stopping.Dispose();
     }
 
-    internal void Update(ListAndWatchResponse list, DateTimeOffset at)
+    internal void Update(ListAndWatchResponse list)
     {
         lock (_gate)
         {
             _devices = [.. list.Devices];
-            LastUpdateAt = at;
         }
 
         Interlocked.Increment(ref _updates);

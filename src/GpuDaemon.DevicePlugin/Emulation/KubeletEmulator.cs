@@ -175,7 +175,7 @@ public sealed partial class KubeletEmulator : IAsyncDisposable
         {
             await foreach (var list in plugin.Client.ServerStreamingAsync(DevicePluginApi.ListAndWatch, new Empty(), cancellationToken: plugin.Stopping))
             {
-                plugin.Update(list, _timeProvider.GetUtcNow());
+                plugin.Update(list);
                 Changed.Notify();
             }
         }

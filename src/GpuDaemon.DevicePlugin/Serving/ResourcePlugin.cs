@@ -14,7 +14,6 @@ public sealed partial class ResourcePlugin
     private readonly HealthTracker _health;
     private readonly Allocator _allocator;
     private readonly ILogger _logger;
-    private readonly Dictionary<string, PluginDevice> _byId;
 
     public ResourcePlugin(ResourcePlan plan, PluginConfig config, HealthTracker health, ILogger logger)
     {
@@ -23,7 +22,6 @@ public sealed partial class ResourcePlugin
         _health = health;
         _logger = logger;
         _allocator = new Allocator(plan, config, health);
-        _byId = plan.Devices.ToDictionary(d => d.Id, StringComparer.Ordinal);
     }
 
     public ResourcePlan Plan { get; }
@@ -91,7 +89,7 @@ public sealed partial class ResourcePlugin
     }
 
     private IEnumerable<PluginDevice> Known(IEnumerable<string> ids) =>
-        ids.Select(id => _byId.GetValueOrDefault(id)).OfType<PluginDevice>();
+        ids.Select(_allocator.Find).OfType<PluginDevice>();
 
     private async Task ListAndWatchAsync(Empty request, IServerStreamWriter<ListAndWatchResponse> writer, ServerCallContext call)
     {

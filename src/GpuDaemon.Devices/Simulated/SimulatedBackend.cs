@@ -41,9 +41,6 @@ public sealed partial class SimulatedBackend : IGpuBackend
 
     public GpuInventory Inventory => _inventory;
 
-    /// <summary>The file being followed, or null for a fixed scenario.</summary>
-    public string? ScenarioPath => _path;
-
     public static SimulatedBackend FromCount(int count, TimeProvider timeProvider, ILogger logger)
     {
         if (count is < 0 or > DefaultScenario.MaxGpus)

@@ -60,10 +60,11 @@ internal sealed partial class GrpcRequestDispatcher(
             timeout = parsed;
         }
 
-        using var deadline = timeout is { } t && t < TimeSpan.FromDays(30)
-            ? new CancellationTokenSource(t, timeProvider)
-            : new CancellationTokenSource();
-        using var callCancellation = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, deadline.Token, serverStopping);
+        // Most calls (all of the kubelet's) carry no grpc-timeout: no timer for them.
+        using var deadline = timeout is { } t && t < TimeSpan.FromDays(30) ? new CancellationTokenSource(t, timeProvider) : null;
+        using var callCancellation = deadline is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, serverStopping)
+            : CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, deadline.Token, serverStopping);
         var call = new ServerCallContext(path, request.Headers, timeout is { } d ? timeProvider.GetUtcNow() + d : null, callCancellation.Token);
 
         try
@@ -81,7 +82,7 @@ internal sealed partial class GrpcRequestDispatcher(
             // The client reset the stream (RST_STREAM) or closed the connection: nobody is left to answer.
             Log.ClientCancelled(logger, path);
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true)
         {
             WriteStatus(response, GrpcStatusCode.DeadlineExceeded, $"deadline of {timeout} exceeded");
         }
