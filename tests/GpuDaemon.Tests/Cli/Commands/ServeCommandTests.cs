@@ -8,6 +8,13 @@ public sealed class ServeCommandTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
+    /// <summary>Replaces the file whole, as a ConfigMap update does, so the watcher never reads it half-written.</summary>
+    private static async Task WriteConfigAsync(string path, string content)
+    {
+        await File.WriteAllTextAsync(path + ".tmp", content);
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
     [Fact]
     public async Task Serve_CancelledAfterRegistering_RemovesSocketAndExitsZero()
     {
@@ -39,7 +46,7 @@ public sealed class ServeCommandTests
     {
         using var dir = new TempDirectory();
         var config = dir.File("gpudaemon.yaml");
-        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: false\n");
+        await WriteConfigAsync(config, "simulate: 2\npreStartRequired: false\n");
         var plugins = Directory.CreateDirectory(dir.File("dp")).FullName;
         await using var kubelet = new KubeletEmulator(plugins, TimeProvider.System, TestLogging.Factory);
         await kubelet.StartAsync();
@@ -47,11 +54,11 @@ public sealed class ServeCommandTests
         var before = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, Wait);
         Assert.False(before.Options.PreStartRequired);
 
-        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: true\n");
+        await WriteConfigAsync(config, "simulate: 2\npreStartRequired: true\n");
         var after = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.Options.PreStartRequired && p.HealthyCount == 2, Wait);
 
-        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: [broken\n");
-        await File.WriteAllTextAsync(config, "simulate: 2\npreStartRequired: true\nreplicas: 0\n");
+        await WriteConfigAsync(config, "simulate: 2\npreStartRequired: [broken\n");
+        await WriteConfigAsync(config, "simulate: 2\npreStartRequired: true\nreplicas: 0\n");
         Assert.Equal(ExitCodes.Ok, await serve.StopAsync());
         Assert.NotSame(before, after);
         Assert.Same(after, kubelet.Find("nvidia.com/gpu"));
