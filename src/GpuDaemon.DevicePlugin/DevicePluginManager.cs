@@ -1,44 +1,61 @@
-using GpuDaemon.DevicePlugin.Health;
 using GpuDaemon.DevicePlugin.Kubelet;
 using GpuDaemon.DevicePlugin.Planning;
 using GpuDaemon.DevicePlugin.Serving;
 using GpuDaemon.Devices;
+using GpuDaemon.Health;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GpuDaemon.DevicePlugin;
 
 /// <summary>
-/// Runs the device plugin: one registered endpoint per resource, kept in step with the GPUs and the
-/// config. When either changes, only resources whose devices or options changed are re-registered.
+/// Runs the device plugin: one registered endpoint per resource, kept in step with the GPUs, their health
+/// and the options. When the GPUs or the options change, only resources whose devices or options changed are
+/// re-registered. Stopping stops serving, ends the ListAndWatch streams and removes the sockets.
 /// </summary>
-public sealed partial class DevicePluginManager : IAsyncDisposable
+public sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable
 {
     private readonly IGpuBackend _backend;
+    private readonly IGpuHealth _health;
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, RunningEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly ChangeSignal _directoryChanged = new();
-    private readonly ChangeSignal _configChanged = new();
-    private PluginConfig _config;
+    private readonly ChangeSignal _optionsChanged = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly IDisposable? _optionsSubscription;
+    private PluginOptions _options;
     private FileSystemWatcher? _watcher;
+    private Task _running = Task.CompletedTask;
 
-    public DevicePluginManager(IGpuBackend backend, PluginConfig config, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    public DevicePluginManager(IGpuBackend backend, IGpuHealth health, IOptionsMonitor<PluginOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
-        config.Validate();
         _backend = backend;
-        _config = config;
+        _health = health;
+        _options = options.CurrentValue;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<DevicePluginManager>();
-        Health = new HealthTracker(backend, config, timeProvider, loggerFactory.CreateLogger<HealthTracker>());
+        _optionsSubscription = options.OnChange((next, _) => UpdateOptions(next));
     }
-
-    public HealthTracker Health { get; }
 
     /// <summary>Notified whenever the set of endpoints changes.</summary>
     public ChangeSignal EndpointsChanged { get; } = new();
+
+    /// <summary>The options in force.</summary>
+    public PluginOptions Options
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _options;
+            }
+        }
+    }
 
     public IReadOnlyList<ResourceEndpoint> Endpoints
     {
@@ -51,21 +68,45 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
         }
     }
 
-    /// <summary>Serves until cancelled. The backend must already be started.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Plans the resources and starts serving them. The backend must already be started. A plan the GPUs
+    /// cannot satisfy (a MIG strategy, say) is a <see cref="PlanException"/> here, at start-up.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var initial = ResourcePlanner.Plan(_backend.Inventory, _config);
-        await Health.StartAsync(cancellationToken);
-        WatchDirectory();
-        Apply(initial, _config, cancellationToken);
+        var options = Options;
+        var initial = ResourcePlanner.Plan(_backend.Inventory, options);
+        WatchDirectory(options.DevicePluginDir);
+        Apply(initial, options);
+        _running = RunAsync(_stopping.Token);
+        return Task.CompletedTask;
+    }
 
+    /// <summary>Stops serving: every endpoint ends its streams and removes its socket.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _running;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _optionsSubscription?.Dispose();
+        await StopAsync(CancellationToken.None);
+        await StopAllAsync();
+        _watcher?.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
         var inventoryLoop = FollowInventoryAsync(cancellationToken);
         try
         {
             while (true)
             {
-                var seen = _configChanged.Version;
-                await _configChanged.WaitForChangeAsync(seen, cancellationToken);
+                var seen = _optionsChanged.Version;
+                await _optionsChanged.WaitForChangeAsync(seen, cancellationToken);
                 Replan(cancellationToken);
             }
         }
@@ -79,24 +120,15 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes a new config (a reload); applied by the running loop.</summary>
-    public void UpdateConfig(PluginConfig config)
+    /// <summary>Takes new options (a reload); applied by the running loop.</summary>
+    private void UpdateOptions(PluginOptions options)
     {
-        config.Validate();
         lock (_gate)
         {
-            _config = config;
+            _options = options;
         }
 
-        Health.UpdateConfig(config);
-        _configChanged.Notify();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAllAsync();
-        _watcher?.Dispose();
-        await Health.DisposeAsync();
+        _optionsChanged.Notify();
     }
 
     private async Task FollowInventoryAsync(CancellationToken cancellationToken)
@@ -115,11 +147,7 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
 
     private void Replan(CancellationToken cancellationToken)
     {
-        PluginConfig config;
-        lock (_gate)
-        {
-            config = _config;
-        }
+        var config = Options;
 
         IReadOnlyList<ResourcePlan> plans;
         try
@@ -132,10 +160,13 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
             return;
         }
 
-        Apply(plans, config, cancellationToken);
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            Apply(plans, config);
+        }
     }
 
-    private void Apply(IReadOnlyList<ResourcePlan> plans, PluginConfig config, CancellationToken cancellationToken)
+    private void Apply(IReadOnlyList<ResourcePlan> plans, PluginOptions config)
     {
         var stopping = new List<RunningEndpoint>();
         lock (_gate)
@@ -157,9 +188,9 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
 
             foreach (var plan in wanted.Values)
             {
-                var plugin = new ResourcePlugin(plan, config, Health, _loggerFactory.CreateLogger<ResourcePlugin>());
+                var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>());
                 var endpoint = new ResourceEndpoint(plugin, _directoryChanged, _timeProvider, _loggerFactory);
-                var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 var previous = stopping.FirstOrDefault(s => s.Endpoint.Plugin.Plan.ResourceName == plan.ResourceName);
                 var run = Task.Run(async () =>
                 {
@@ -184,7 +215,7 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
     }
 
     /// <summary>Config fields that change what a running endpoint serves (the plan covers the devices).</summary>
-    private static bool SameServing(PluginConfig a, PluginConfig b) =>
+    private static bool SameServing(PluginOptions a, PluginOptions b) =>
         a.PreStartRequired == b.PreStartRequired
         && a.DeviceListStrategy == b.DeviceListStrategy
         && a.DeviceIdStrategy == b.DeviceIdStrategy
@@ -194,11 +225,11 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
         && a.DevicePluginDir == b.DevicePluginDir
         && a.KubeletCheckInterval == b.KubeletCheckInterval;
 
-    private void WatchDirectory()
+    private void WatchDirectory(string directory)
     {
         try
         {
-            _watcher = new FileSystemWatcher(_config.DevicePluginDir)
+            _watcher = new FileSystemWatcher(directory)
             {
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.CreationTime | NotifyFilters.LastWrite,
             };
@@ -210,7 +241,7 @@ public sealed partial class DevicePluginManager : IAsyncDisposable
         catch (Exception ex) when (ex is IOException or ArgumentException or PlatformNotSupportedException)
         {
             // Periodic checks still notice kubelet restarts; notifications only make it faster.
-            Log.WatchUnavailable(_logger, _config.DevicePluginDir, ex.Message);
+            Log.WatchUnavailable(_logger, directory, ex.Message);
         }
     }
 

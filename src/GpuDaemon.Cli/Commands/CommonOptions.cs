@@ -16,25 +16,25 @@ public static class CommonOptions
         HelpName = "FILE",
     };
 
-    public static Option<string> Backend() => new("--" + DeviceSourceSettings.BackendSetting)
+    public static Option<string> Backend() => new("--" + GpuBackendOptions.BackendSetting)
     {
         Description = "Device backend: simulated or nvml [default: nvml, or simulated with --simulate/--simulation]",
         HelpName = "simulated|nvml",
     };
 
-    public static Option<int> Simulate() => new("--" + DeviceSourceSettings.SimulateSetting)
+    public static Option<int> Simulate() => new("--" + GpuBackendOptions.SimulateSetting)
     {
         Description = "Simulate N deterministic GPUs instead of reading real ones",
         HelpName = "N",
     };
 
-    public static Option<string> Simulation() => new("--" + DeviceSourceSettings.SimulationSetting)
+    public static Option<string> Simulation() => new("--" + GpuBackendOptions.SimulationSetting)
     {
         Description = "Simulate the GPUs described in a JSON scenario file, re-read when it changes (see docs/simulation.md)",
         HelpName = "FILE",
     };
 
-    public static Option<string> DriverRoot() => new("--" + DeviceSourceSettings.DriverRootSetting)
+    public static Option<string> DriverRoot() => new("--" + GpuBackendOptions.DriverRootSetting)
     {
         Description = $"Root of the NVIDIA driver installation on the host [default: {GpuDaemonDefaults.DriverRoot}]",
         HelpName = "DIR",

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace GpuDaemon.Cli.Commands;
 
 /// <summary><c>gpudaemon devices</c>: what GPUs this node has, as a table or JSON.</summary>
-public static class DevicesCommand
+internal static class DevicesCommand
 {
     public const string OutputSetting = "output";
     private const string DefaultLogLevel = "warning";
@@ -26,10 +26,12 @@ public static class DevicesCommand
         {
             var settings = settingsSpec.Load(parse, environment);
             var format = settings.GetChoice(OutputSetting, "table", "table", "json");
-            var devices = DeviceSourceSettings.From(settings, BackendKind.Nvml);
-            using var host = DaemonHost.CreateBuilder(settings, devices, DefaultLogLevel).Build();
-            await using var backend = host.Services.GetRequiredService<IGpuBackend>();
-            await backend.StartAsync(cancellationToken);
+            var builder = GpuDaemonHost.CreateBuilder(settings, DefaultLogLevel);
+            builder.Services.AddGpuBackend(GpuBackendOptions.Bind(settings, BackendKind.Nvml));
+            var host = builder.Build();
+            await using var disposeHost = (IAsyncDisposable)host; // backends are IAsyncDisposable only
+            await host.StartAsync(cancellationToken);
+            var backend = host.Services.GetRequiredService<IGpuBackend>();
             var report = DeviceReport.Collect(backend);
             if (format == "json")
             {

@@ -1,31 +1,34 @@
 using System.Diagnostics;
 using System.Globalization;
+using GpuDaemon.Cli.Hosting;
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.DevicePlugin.Api;
-using GpuDaemon.DevicePlugin.Emulation;
+using GpuDaemon.Devices;
 using GpuDaemon.Devices.Simulated;
 using GpuDaemon.GrpcWire;
+using GpuDaemon.Health;
+using GpuDaemon.KubeletEmulation;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace GpuDaemon.Cli.Demo;
 
-public sealed record DemoOptions(int Gpus, TimeSpan RecoveryPeriod, bool StayUp);
+internal sealed record DemoOptions(int Gpus, TimeSpan RecoveryPeriod, bool StayUp);
 
 /// <summary>
 /// Narrates the device plugin's life on simulated GPUs: registration, the device list, an allocation,
 /// a fault and its recovery, a kubelet restart. Faults are injected the way a user would: by editing
-/// the scenario file, which the user can keep editing afterwards.
+/// the scenario file, which the user can keep editing afterwards. The plugin side is serve's own host,
+/// built by <paramref name="buildHost"/> from the settings the demo picks.
 /// </summary>
-public sealed class DemoScript(TextWriter output, IServiceProvider services, DemoOptions options)
+internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> buildHost, DemoOptions options)
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
     private const string Resource = ResourceName.DefaultGpu;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var time = services.GetRequiredService<TimeProvider>();
-        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
         var directory = Directory.CreateTempSubdirectory("gpudaemon-demo-").FullName;
         try
         {
@@ -33,25 +36,24 @@ public sealed class DemoScript(TextWriter output, IServiceProvider services, Dem
             var scenarioPath = Path.Combine(directory, "simulation.json");
             ScenarioReader.WriteFile(scenarioPath, scenario);
             var pluginDir = Directory.CreateDirectory(Path.Combine(directory, "device-plugins")).FullName;
+            var host = buildHost(new ServeSettings(
+                new GpuBackendOptions(BackendKind.Simulated, null, scenarioPath, GpuDaemonDefaults.DriverRoot),
+                new HealthOptions { RecoveryPeriod = options.RecoveryPeriod, ProbeInterval = TimeSpan.FromMilliseconds(500) },
+                new PluginOptions { DevicePluginDir = pluginDir, PreStartRequired = true }));
+            await using var disposeHost = (IAsyncDisposable)host;
+            var services = host.Services;
+            var time = services.GetRequiredService<TimeProvider>();
+            var loggerFactory = services.GetRequiredService<ILoggerFactory>();
+            var health = services.GetRequiredService<IGpuHealth>();
+            var backend = services.GetRequiredService<IGpuBackend>();
 
             Say($"GpuDaemon demo: {options.Gpus} simulated GPUs, the device plugin, and an emulated kubelet, in {directory}");
             await using var kubelet = new KubeletEmulator(pluginDir, time, loggerFactory);
             await kubelet.StartAsync(cancellationToken);
             Say($"[kubelet]  listening on {kubelet.SocketPath}");
 
-            await using var backend = SimulatedBackend.FromFile(scenarioPath, time, loggerFactory.CreateLogger("GpuDaemon.Devices"), TimeSpan.FromMilliseconds(500));
-            await backend.StartAsync(cancellationToken);
-            var config = new PluginConfig
-            {
-                DevicePluginDir = pluginDir,
-                RecoveryPeriod = options.RecoveryPeriod,
-                ProbeInterval = TimeSpan.FromMilliseconds(500),
-                PreStartRequired = true,
-            };
-            await using var manager = new DevicePluginManager(backend, config, time, loggerFactory);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var started = Stopwatch.StartNew();
-            var serving = manager.RunAsync(stop.Token);
+            await host.StartAsync(cancellationToken);
 
             var plugin = await kubelet.WaitForAsync(Resource, p => p.Updates > 0, StepTimeout);
             Say($"[plugin]   registered {Resource} as {plugin.Endpoint} in {started.ElapsedMilliseconds} ms (pre-start checks on, preferred allocation on)");
@@ -70,7 +72,7 @@ public sealed class DemoScript(TextWriter output, IServiceProvider services, Dem
             scenario.Gpus[faulty].Xid.Add(79);
             ScenarioReader.WriteFile(scenarioPath, scenario);
             plugin = await kubelet.WaitForAsync(Resource, p => p.Devices[faulty].Health == KubeletConstants.Unhealthy, StepTimeout);
-            Say($"[kubelet]  GPU {faulty} is Unhealthy {faultAt.ElapsedMilliseconds} ms later: {manager.Health.Get(scenario.Gpus[faulty].Uuid).Reason}; {plugin.HealthyCount} of {plugin.Devices.Count} allocatable");
+            Say($"[kubelet]  GPU {faulty} is Unhealthy {faultAt.ElapsedMilliseconds} ms later: {health.Verdict(scenario.Gpus[faulty].Uuid).Reason}; {plugin.HealthyCount} of {plugin.Devices.Count} allocatable");
             try
             {
                 await plugin.AllocateAsync([plugin.Devices[faulty].ID], cancellationToken);
@@ -101,8 +103,7 @@ public sealed class DemoScript(TextWriter output, IServiceProvider services, Dem
                 await FollowHealthAsync(kubelet, cancellationToken);
             }
 
-            await stop.CancelAsync();
-            await serving;
+            await host.StopAsync(CancellationToken.None);
             Say("[plugin]   stopped; sockets removed");
         }
         finally
@@ -140,7 +141,7 @@ public sealed class DemoScript(TextWriter output, IServiceProvider services, Dem
     private static Dictionary<string, string> Snapshot(KubeletEmulator kubelet) =>
         (kubelet.Find(Resource)?.Devices ?? []).ToDictionary(d => d.ID, d => d.Health, StringComparer.Ordinal);
 
-    private static string Names(SimulatedBackend backend, IEnumerable<string> ids) =>
+    private static string Names(IGpuBackend backend, IEnumerable<string> ids) =>
         string.Join(" and ", ids.Select(id => backend.Inventory.FindByUuid(id) is { } gpu ? string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Index}") : id));
 
     private static void TryDelete(string directory)

@@ -1,14 +1,13 @@
 using System.Globalization;
-using GpuDaemon.DevicePlugin.Health;
 using GpuDaemon.DevicePlugin.Planning;
-using GpuDaemon.GrpcWire;
+using GpuDaemon.Health;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 
 namespace GpuDaemon.DevicePlugin.Allocation;
 
 /// <summary>
-/// Answers Allocate and PreStartContainer for one resource. Every request is checked first; the error
-/// names the device and the reason, because the kubelet puts it in the pod's events.
+/// Answers Allocate and PreStartContainer for one resource. Every request is checked first; a refusal is an
+/// <see cref="AllocationException"/> that names the device and the reason, because the kubelet puts it in the pod's events.
 /// </summary>
 public sealed class Allocator
 {
@@ -17,12 +16,12 @@ public sealed class Allocator
     public const string CdiKind = "nvidia.com/gpu";
 
     private readonly ResourcePlan _plan;
-    private readonly PluginConfig _config;
-    private readonly HealthTracker _health;
+    private readonly PluginOptions _config;
+    private readonly IGpuHealth _health;
     private readonly Dictionary<string, PluginDevice> _byId;
     private readonly IReadOnlyList<string> _controlDevices;
 
-    public Allocator(ResourcePlan plan, PluginConfig config, HealthTracker health)
+    public Allocator(ResourcePlan plan, PluginOptions config, IGpuHealth health)
     {
         _plan = plan;
         _config = config;
@@ -57,7 +56,7 @@ public sealed class Allocator
             var health = _health.ProbeNow(device.Gpu.Uuid);
             if (!health.Healthy)
             {
-                throw new RpcException(GrpcStatusCode.FailedPrecondition,
+                throw new AllocationException(AllocationRefusal.DeviceUnusable,
                     $"device {RequestText.Quote(device.Id)} ({Describe(device)}) became Unhealthy before the container started: {health.Reason}; delete the pod so it is scheduled on a healthy GPU");
             }
         }
@@ -74,10 +73,10 @@ public sealed class Allocator
 
         foreach (var device in devices)
         {
-            var health = _health.Get(device.Gpu.Uuid);
+            var health = _health.Verdict(device.Gpu.Uuid);
             if (!health.Healthy)
             {
-                throw new RpcException(GrpcStatusCode.FailedPrecondition,
+                throw new AllocationException(AllocationRefusal.DeviceUnusable,
                     $"device {RequestText.Quote(device.Id)} ({Describe(device)}) is Unhealthy: {health.Reason}; the kubelet's device list was stale, retry the pod");
             }
         }
@@ -152,5 +151,5 @@ public sealed class Allocator
         ? string.Create(CultureInfo.InvariantCulture, $"MIG {mig.Profile} on GPU {device.Gpu.Index} {device.Gpu.Uuid}")
         : string.Create(CultureInfo.InvariantCulture, $"GPU {device.Gpu.Index} {device.Gpu.Uuid}");
 
-    private static RpcException Invalid(string message) => new(GrpcStatusCode.InvalidArgument, message);
+    private static AllocationException Invalid(string message) => new(AllocationRefusal.InvalidRequest, message);
 }

@@ -1,3 +1,5 @@
+using GpuDaemon.Health;
+
 namespace GpuDaemon.DevicePlugin.Api;
 
 /// <summary>Fixed facts of the kubelet's device-plugin contract.</summary>
@@ -15,4 +17,7 @@ public static class KubeletConstants
     public const string Healthy = "Healthy";
 
     public const string Unhealthy = "Unhealthy";
+
+    /// <summary>A health verdict in the kubelet's words.</summary>
+    public static string HealthOf(GpuHealthVerdict verdict) => verdict.Healthy ? Healthy : Unhealthy;
 }

@@ -1,5 +1,6 @@
 using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.DevicePlugin.Serving;
+using GpuDaemon.Devices;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,7 @@ public sealed partial class ResourceEndpoint
     private static readonly TimeSpan RegisterTimeout = TimeSpan.FromSeconds(15);
 
     private readonly ResourcePlugin _plugin;
-    private readonly PluginConfig _config;
+    private readonly PluginOptions _config;
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;

@@ -11,7 +11,7 @@ public static class ResourcePlanner
 {
     public const string ReplicaSeparator = "::";
 
-    public static IReadOnlyList<ResourcePlan> Plan(GpuInventory inventory, PluginConfig config)
+    public static IReadOnlyList<ResourcePlan> Plan(GpuInventory inventory, PluginOptions config)
     {
         var byResource = new SortedDictionary<string, List<PluginDevice>>(StringComparer.Ordinal);
         void Add(string resource, PluginDevice device)
@@ -69,7 +69,7 @@ public static class ResourcePlanner
     public static string MigResourceName(string resourceName, string profile) =>
         resourceName[..(resourceName.IndexOf('/', StringComparison.Ordinal) + 1)] + "mig-" + profile;
 
-    private static void PlanSingle(GpuInventory inventory, PluginConfig config, Action<string, PluginDevice> add)
+    private static void PlanSingle(GpuInventory inventory, PluginOptions config, Action<string, PluginDevice> add)
     {
         var migGpus = inventory.Gpus.Where(g => g.Mig.Enabled).ToList();
         if (migGpus.Count == 0)
@@ -103,13 +103,13 @@ public static class ResourcePlanner
         }
     }
 
-    private static PluginDevice WholeGpu(GpuDevice gpu, PluginConfig config)
+    private static PluginDevice WholeGpu(GpuDevice gpu, PluginOptions config)
     {
         var id = config.DeviceIdStrategy == DeviceIdStrategy.Index ? gpu.Index.ToString(CultureInfo.InvariantCulture) : gpu.Uuid;
         return new PluginDevice { Id = id, RuntimeId = id, Gpu = gpu };
     }
 
-    private static PluginDevice MigDevice(GpuDevice gpu, MigInstance instance, PluginConfig config)
+    private static PluginDevice MigDevice(GpuDevice gpu, MigInstance instance, PluginOptions config)
     {
         var id = config.DeviceIdStrategy == DeviceIdStrategy.Index
             ? string.Create(CultureInfo.InvariantCulture, $"{gpu.Index}:{instance.GpuInstanceId}")
@@ -117,7 +117,7 @@ public static class ResourcePlanner
         return new PluginDevice { Id = id, RuntimeId = id, Gpu = gpu, Mig = instance };
     }
 
-    private static ResourcePlan WithReplicas(string resource, List<PluginDevice> devices, PluginConfig config)
+    private static ResourcePlan WithReplicas(string resource, List<PluginDevice> devices, PluginOptions config)
     {
         if (config.Replicas == 1)
         {

@@ -1,8 +1,8 @@
 using GpuDaemon.DevicePlugin.Allocation;
 using GpuDaemon.DevicePlugin.Api;
-using GpuDaemon.DevicePlugin.Health;
 using GpuDaemon.DevicePlugin.Planning;
 using GpuDaemon.GrpcWire;
+using GpuDaemon.Health;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 using Microsoft.Extensions.Logging;
 
@@ -11,11 +11,11 @@ namespace GpuDaemon.DevicePlugin.Serving;
 /// <summary>The DevicePlugin gRPC service for one resource: its device list, health stream and allocation.</summary>
 public sealed partial class ResourcePlugin
 {
-    private readonly HealthTracker _health;
+    private readonly IGpuHealth _health;
     private readonly Allocator _allocator;
     private readonly ILogger _logger;
 
-    public ResourcePlugin(ResourcePlan plan, PluginConfig config, HealthTracker health, ILogger logger)
+    public ResourcePlugin(ResourcePlan plan, PluginOptions config, IGpuHealth health, ILogger logger)
     {
         Plan = plan;
         Config = config;
@@ -26,7 +26,7 @@ public sealed partial class ResourcePlugin
 
     public ResourcePlan Plan { get; }
 
-    public PluginConfig Config { get; }
+    public PluginOptions Config { get; }
 
     public DevicePluginOptions Options => new()
     {
@@ -38,12 +38,26 @@ public sealed partial class ResourcePlugin
         .MapUnary(DevicePluginApi.GetDevicePluginOptions, (_, _) => Task.FromResult(Options))
         .MapServerStreaming(DevicePluginApi.ListAndWatch, ListAndWatchAsync)
         .MapUnary(DevicePluginApi.GetPreferredAllocation, (request, _) => Task.FromResult(GetPreferredAllocation(request)))
-        .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(Allocate(request)))
-        .MapUnary(DevicePluginApi.PreStartContainer, (request, _) =>
+        .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(Refusing(() => Allocate(request))))
+        .MapUnary(DevicePluginApi.PreStartContainer, (request, _) => Task.FromResult(Refusing(() =>
         {
             _allocator.PreStart(request);
-            return Task.FromResult(new PreStartContainerResponse());
-        });
+            return new PreStartContainerResponse();
+        })));
+
+    /// <summary>The serving edge: a refused request becomes the gRPC status the kubelet shows in the pod's events.</summary>
+    internal static T Refusing<T>(Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (AllocationException ex)
+        {
+            var status = ex.Refusal == AllocationRefusal.DeviceUnusable ? GrpcStatusCode.FailedPrecondition : GrpcStatusCode.InvalidArgument;
+            throw new RpcException(status, ex.Message);
+        }
+    }
 
     /// <summary>The whole device list with current health, as one ListAndWatch message.</summary>
     public ListAndWatchResponse Snapshot()
@@ -51,7 +65,7 @@ public sealed partial class ResourcePlugin
         var response = new ListAndWatchResponse();
         foreach (var device in Plan.Devices)
         {
-            var advertised = new Device { ID = device.Id, Health = _health.Get(device.Gpu.Uuid).KubeletValue };
+            var advertised = new Device { ID = device.Id, Health = KubeletConstants.HealthOf(_health.Verdict(device.Gpu.Uuid)) };
             if (device.NumaNode is { } numa)
             {
                 advertised.Topology = new TopologyInfo { Nodes = { new NUMANode { ID = numa } } };
@@ -79,7 +93,7 @@ public sealed partial class ResourcePlugin
         var response = new PreferredAllocationResponse();
         foreach (var container in request.ContainerRequests)
         {
-            var available = Known(container.AvailableDeviceIDs).Where(d => _health.Get(d.Gpu.Uuid).Healthy).ToList();
+            var available = Known(container.AvailableDeviceIDs).Where(d => _health.Verdict(d.Gpu.Uuid).Healthy).ToList();
             var mustInclude = Known(container.MustIncludeDeviceIDs).ToList();
             var chosen = PreferredAllocator.Choose(available, mustInclude, container.AllocationSize, Config.ReplicaPolicy);
             response.ContainerResponses.Add(new ContainerPreferredAllocationResponse { DeviceIDs = { chosen.Select(d => d.Id) } });

@@ -7,8 +7,8 @@ namespace GpuDaemon.Nvidia.Nvml;
 /// <summary>
 /// Real GPUs, read through NVML. Start loads the library through <see cref="NativeLibraryResolver"/>,
 /// initialises NVML and takes the inventory. Health events come from an NVML event set watched on a
-/// thread of its own, started when the first caller watches events; while it runs, every GPU is also
-/// probed each time a wait times out, so a GPU lost without an Xid is noticed too.
+/// thread of its own, started when the first caller watches events. A GPU lost without an Xid is noticed
+/// when it is probed (<see cref="ProbeHealth"/>), which the health subsystem does on its own schedule.
 /// </summary>
 public sealed class NvmlBackend : IGpuBackend
 {
@@ -183,7 +183,7 @@ public sealed class NvmlBackend : IGpuBackend
     // Called under _gate once NVML is up.
     private void StartWatcher()
     {
-        _watcher ??= NvmlEventWatcher.Start(_api!, _handles, _options.EventWaitTimeout, OnEvent, ProbeAll, _logger);
+        _watcher ??= NvmlEventWatcher.Start(_api!, _handles, _options.EventWaitTimeout, OnEvent, _logger);
     }
 
     private void OnEvent(string uuid, NvmlEventData data)
@@ -203,13 +203,5 @@ public sealed class NvmlBackend : IGpuBackend
 
         // An Xid such as 79 (fallen off the bus) often means the GPU is gone: look at once.
         ProbeHealth(uuid);
-    }
-
-    private void ProbeAll()
-    {
-        foreach (var uuid in _handles.Keys)
-        {
-            ProbeHealth(uuid);
-        }
     }
 }

@@ -7,7 +7,7 @@ public sealed record NvmlBackendOptions
 {
     public const string DefaultSysfsRoot = "/sys";
 
-    /// <summary>How long one wait for health events blocks; also how often idle GPUs are probed, and the most a dispose waits.</summary>
+    /// <summary>How long one wait for health events blocks, and so the most a dispose waits.</summary>
     public static readonly TimeSpan DefaultEventWaitTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>Where the NVIDIA driver is installed: <c>/</c> for the host's own, or e.g. <c>/run/nvidia/driver</c>.</summary>

@@ -4,8 +4,8 @@ namespace GpuDaemon.Nvidia.Nvml;
 
 /// <summary>
 /// Waits for NVML health events (Xid critical errors, double-bit ECC) on a thread of its own, with a
-/// timeout so it notices when to stop; each wait that times out is reported as idle time, which the
-/// backend uses to probe the GPUs. Disposing stops the thread (within one wait) and frees the event set.
+/// timeout so it notices when to stop. It never probes: the health subsystem's probe loop is the only one.
+/// Disposing stops the thread (within one wait) and frees the event set.
 /// </summary>
 internal sealed class NvmlEventWatcher : IDisposable
 {
@@ -14,26 +14,24 @@ internal sealed class NvmlEventWatcher : IDisposable
     private readonly Dictionary<nint, string> _uuidsByHandle;
     private readonly uint _timeoutMilliseconds;
     private readonly Action<string, NvmlEventData> _onEvent;
-    private readonly Action _onIdle;
     private readonly ILogger _logger;
     private readonly ManualResetEventSlim _stopping = new();
     private readonly Thread _thread;
     private bool _disposed;
 
-    private NvmlEventWatcher(NvmlApi api, nint eventSet, IReadOnlyDictionary<string, nint> gpus, TimeSpan waitTimeout, Action<string, NvmlEventData> onEvent, Action onIdle, ILogger logger)
+    private NvmlEventWatcher(NvmlApi api, nint eventSet, IReadOnlyDictionary<string, nint> gpus, TimeSpan waitTimeout, Action<string, NvmlEventData> onEvent, ILogger logger)
     {
         _api = api;
         _eventSet = eventSet;
         _uuidsByHandle = gpus.ToDictionary(g => g.Value, g => g.Key);
         _timeoutMilliseconds = (uint)Math.Clamp(waitTimeout.TotalMilliseconds, 1, int.MaxValue);
         _onEvent = onEvent;
-        _onIdle = onIdle;
         _logger = logger;
         _thread = new Thread(Run) { IsBackground = true, Name = "nvml-events" };
     }
 
     /// <summary>Registers every GPU for the watched events and starts waiting; null when NVML cannot make an event set.</summary>
-    public static NvmlEventWatcher? Start(NvmlApi api, IReadOnlyDictionary<string, nint> gpus, TimeSpan waitTimeout, Action<string, NvmlEventData> onEvent, Action onIdle, ILogger logger)
+    public static NvmlEventWatcher? Start(NvmlApi api, IReadOnlyDictionary<string, nint> gpus, TimeSpan waitTimeout, Action<string, NvmlEventData> onEvent, ILogger logger)
     {
         var created = api.EventSetCreate(out var eventSet);
         if (!created.IsSuccess)
@@ -47,7 +45,7 @@ internal sealed class NvmlEventWatcher : IDisposable
             Register(api, eventSet, uuid, handle, logger);
         }
 
-        var watcher = new NvmlEventWatcher(api, eventSet, gpus, waitTimeout, onEvent, onIdle, logger);
+        var watcher = new NvmlEventWatcher(api, eventSet, gpus, waitTimeout, onEvent, logger);
         watcher._thread.Start();
         return watcher;
     }
@@ -129,9 +127,15 @@ internal sealed class NvmlEventWatcher : IDisposable
             return;
         }
 
-        if (waited.Code is NvmlReturn.Timeout or NvmlReturn.GpuIsLost)
+        if (waited.Code == NvmlReturn.Timeout)
         {
-            _onIdle();
+            return;
+        }
+
+        if (waited.Code == NvmlReturn.GpuIsLost)
+        {
+            // The health probes notice and report the lost GPU; waiting again at once would only spin.
+            _stopping.Wait(TimeSpan.FromMilliseconds(_timeoutMilliseconds));
             return;
         }
 

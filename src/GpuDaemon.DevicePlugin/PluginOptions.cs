@@ -43,10 +43,10 @@ public enum ReplicaPolicy
     Pack,
 }
 
-/// <summary>How the device plugin advertises, checks and hands out GPUs. Immutable; a reload makes a new one.</summary>
-public sealed record PluginConfig
+/// <summary>How the device plugin advertises and hands out GPUs. Immutable; a reload makes a new one. Health is judged by the health subsystem's own options.</summary>
+public sealed record PluginOptions
 {
-    public static readonly IReadOnlyList<int> DefaultIgnoredXids = [13, 31, 43, 45, 68, 109];
+    public const int MaxReplicas = 64;
 
     public string DevicePluginDir { get; init; } = KubeletConstants.DefaultDevicePluginDir;
 
@@ -58,16 +58,6 @@ public sealed record PluginConfig
 
     /// <summary>The host's root as this process sees it; control devices are looked for under its <c>dev/</c>.</summary>
     public string DevRoot { get; init; } = "/";
-
-    public bool HealthChecks { get; init; } = true;
-
-    public IReadOnlyList<int> IgnoredXids { get; init; } = DefaultIgnoredXids;
-
-    /// <summary>How long a faulted GPU's probes must stay clean before it is Healthy again.</summary>
-    public TimeSpan RecoveryPeriod { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How often every GPU's health is probed.</summary>
-    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public bool PreStartRequired { get; init; }
 
@@ -89,27 +79,24 @@ public sealed record PluginConfig
 
     public string KubeletSocketPath => Path.Combine(DevicePluginDir, KubeletConstants.KubeletSocketName);
 
-    /// <summary>Throws <see cref="ArgumentException"/> with a user-facing message if the combination cannot work.</summary>
-    public void Validate()
+    /// <summary>The problem with these options as one user-facing line, or null if they can work.</summary>
+    public string? Problem()
     {
         if (Api.ResourceName.Validate(ResourceName) is { } problem)
         {
-            throw new ArgumentException(problem + "; the kubelet would refuse it");
+            return $"resource-name: {problem}; the kubelet would refuse it";
         }
 
-        if (Replicas is < 1 or > 64)
+        if (Replicas is < 1 or > MaxReplicas)
         {
-            throw new ArgumentException($"replicas {Replicas} is out of range: 1 (no sharing) to 64");
+            return $"replicas {Replicas} is out of range: 1 (no sharing) to {MaxReplicas}";
         }
 
         if (RenameShared && Replicas == 1)
         {
-            throw new ArgumentException("rename-shared needs replicas > 1 (sharing is off)");
+            return "rename-shared needs replicas > 1 (sharing is off)";
         }
 
-        if (RecoveryPeriod < TimeSpan.Zero || ProbeInterval <= TimeSpan.Zero)
-        {
-            throw new ArgumentException("recovery-period must be >= 0 and probe-interval > 0");
-        }
+        return null;
     }
 }

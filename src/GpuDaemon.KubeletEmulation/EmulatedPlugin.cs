@@ -2,7 +2,7 @@ using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 
-namespace GpuDaemon.DevicePlugin.Emulation;
+namespace GpuDaemon.KubeletEmulation;
 
 /// <summary>What the emulated kubelet knows of one registered plugin, and a client to call it.</summary>
 public sealed class EmulatedPlugin : IDisposable

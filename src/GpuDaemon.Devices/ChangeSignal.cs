@@ -1,4 +1,4 @@
-namespace GpuDaemon.DevicePlugin;
+namespace GpuDaemon.Devices;
 
 /// <summary>
 /// A version number that waiters can await. Many quick changes wake a waiter once, which then reads

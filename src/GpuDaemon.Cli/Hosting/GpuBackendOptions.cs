@@ -9,15 +9,19 @@ public enum BackendKind
     Nvml,
 }
 
-/// <summary>Which device backend to use and how: the one place that decides it from settings.</summary>
-public sealed record DeviceSourceSettings(BackendKind Backend, int? SimulateCount, string? SimulationFile, string DriverRoot)
+/// <summary>Which device backend to use and how. Read once at start: a reload does not swap the GPUs' source.</summary>
+public sealed record GpuBackendOptions(BackendKind Backend, int? SimulateCount, string? SimulationFile, string DriverRoot)
 {
     public const string BackendSetting = "backend";
     public const string SimulateSetting = "simulate";
     public const string SimulationSetting = "simulation";
     public const string DriverRootSetting = "driver-root";
 
-    public static DeviceSourceSettings From(DaemonSettings settings, BackendKind defaultBackend)
+    /// <summary>GPUs simulated when the simulated backend is chosen without saying how many.</summary>
+    public const int DefaultSimulatedGpus = 8;
+
+    /// <summary>The one place that decides the backend from settings.</summary>
+    public static GpuBackendOptions Bind(DaemonSettings settings, BackendKind defaultBackend)
     {
         var count = settings.GetInt(SimulateSetting, 0, DefaultScenario.MaxGpus);
         var file = settings.GetString(SimulationSetting);
@@ -40,11 +44,8 @@ public sealed record DeviceSourceSettings(BackendKind Backend, int? SimulateCoun
             count = DefaultSimulatedGpus;
         }
 
-        return new DeviceSourceSettings(backend, count, file, settings.GetString(DriverRootSetting, GpuDaemonDefaults.DriverRoot));
+        return new GpuBackendOptions(backend, count, file, settings.GetString(DriverRootSetting, GpuDaemonDefaults.DriverRoot));
     }
-
-    /// <summary>GPUs simulated when the simulated backend is chosen without saying how many.</summary>
-    public const int DefaultSimulatedGpus = 8;
 
     public static string Name(BackendKind kind) => kind == BackendKind.Nvml ? "nvml" : "simulated";
 }

@@ -1,9 +1,10 @@
 using GpuDaemon.DevicePlugin.Api;
+using GpuDaemon.Devices;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 using Microsoft.Extensions.Logging;
 
-namespace GpuDaemon.DevicePlugin.Emulation;
+namespace GpuDaemon.KubeletEmulation;
 
 /// <summary>
 /// The kubelet's side of the device-plugin contract, in-process: serves Registration on kubelet.sock,

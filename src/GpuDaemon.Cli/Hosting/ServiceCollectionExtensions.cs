@@ -1,0 +1,53 @@
+using GpuDaemon.DevicePlugin;
+using GpuDaemon.Devices;
+using GpuDaemon.Health;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GpuDaemon.Cli.Hosting;
+
+/// <summary>The composition root's additions: the chosen backend, the settings snapshot, and the whole of serve.</summary>
+internal static class ServiceCollectionExtensions
+{
+    /// <summary>Adds the device backend the options choose, started as the first hosted service.</summary>
+    public static IServiceCollection AddGpuBackend(this IServiceCollection services, GpuBackendOptions options)
+    {
+        services.AddSingleton(sp => BackendFactory.Create(options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IHostedService, BackendStarter>();
+        return services;
+    }
+
+    /// <summary>
+    /// Adds every subsystem of serve, in start order (backend, health, device plugin), fed by one settings
+    /// snapshot. With <paramref name="reload"/>, <see cref="SettingsMonitor.Reload"/> builds and hands out new ones.
+    /// </summary>
+    public static IServiceCollection AddServe(this IServiceCollection services, ServeSettings initial, Func<ServeSettings>? reload = null)
+    {
+        services.AddSingleton(sp => new SettingsMonitor(initial, reload, sp.GetRequiredService<ILogger<SettingsMonitor>>()));
+        services.AddSingleton<IOptionsMonitor<HealthOptions>>(sp => new SettingsOptionsMonitor<HealthOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.Health));
+        services.AddSingleton<IOptionsMonitor<PluginOptions>>(sp => new SettingsOptionsMonitor<PluginOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.DevicePlugin));
+        services.AddGpuBackend(initial.Backend);
+        services.AddGpuHealth();
+        services.AddDevicePlugin();
+        return services;
+    }
+
+    /// <summary>Reloads the settings on SIGHUP and when the config file changes. Added last, so it stops first.</summary>
+    public static IServiceCollection AddConfigReload(this IServiceCollection services, ConfigReloadOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<ConfigReloadService>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ConfigReloadService>());
+        return services;
+    }
+
+    private sealed class BackendStarter(IGpuBackend backend) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => backend.StartAsync(cancellationToken);
+
+        // The container disposes the backend after every subsystem that reads it has stopped.
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

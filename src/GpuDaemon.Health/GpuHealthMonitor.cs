@@ -1,0 +1,323 @@
+using System.Globalization;
+using GpuDaemon.Devices;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GpuDaemon.Health;
+
+/// <summary>
+/// Decides each GPU's health from the device layer's events and periodic probes. A fault makes the GPU
+/// unhealthy at once; a GPU whose probes then stay clean for the recovery period, with no new fault, is
+/// healthy again — no restart needed. Every transition is logged with its reason. This is the one probe
+/// loop of the process: backends probe only when asked.
+/// </summary>
+public sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyncDisposable
+{
+    private static readonly TimeSpan EventRetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly IGpuBackend _backend;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, State> _states = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly IDisposable? _optionsSubscription;
+    private HealthOptions _options;
+    private ITimer? _probeTimer;
+    private Task _eventLoop = Task.CompletedTask;
+
+    public GpuHealthMonitor(IGpuBackend backend, IOptionsMonitor<HealthOptions> options, TimeProvider timeProvider, ILogger<GpuHealthMonitor> logger)
+    {
+        _backend = backend;
+        _options = options.CurrentValue;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _optionsSubscription = options.OnChange(Update);
+    }
+
+    public ChangeSignal Changed { get; } = new();
+
+    /// <summary>The options in force.</summary>
+    public HealthOptions Options
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _options;
+            }
+        }
+    }
+
+    /// <summary>Probes every GPU once, subscribes to device events and starts the probe timer. The backend must be started.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var events = _backend.WatchEventsAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
+        _eventLoop = Task.Run(() => ConsumeEventsAsync(events), CancellationToken.None);
+        ProbeAll();
+        lock (_gate)
+        {
+            _probeTimer = _timeProvider.CreateTimer(_ => ProbeAll(), null, _options.ProbeInterval, _options.ProbeInterval);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _probeTimer?.Dispose();
+            _probeTimer = null;
+        }
+
+        await _stopping.CancelAsync();
+        try
+        {
+            await _eventLoop.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public GpuHealthVerdict Verdict(string gpuUuid)
+    {
+        lock (_gate)
+        {
+            if (!_options.HealthChecks)
+            {
+                return new GpuHealthVerdict(true, "health checks are off", DateTimeOffset.MinValue);
+            }
+
+            if (_states.TryGetValue(gpuUuid, out var state))
+            {
+                return state.Verdict;
+            }
+        }
+
+        return _backend.Inventory.FindByUuid(gpuUuid) is null
+            ? new GpuHealthVerdict(false, "GPU is no longer present", _timeProvider.GetUtcNow())
+            : new GpuHealthVerdict(true, "not yet probed", DateTimeOffset.MinValue);
+    }
+
+    public GpuHealthVerdict ProbeNow(string gpuUuid)
+    {
+        if (Options.HealthChecks)
+        {
+            Probe(gpuUuid);
+        }
+
+        return Verdict(gpuUuid);
+    }
+
+    /// <summary>Probes every GPU: catches silent failures and moves faulted GPUs towards recovery.</summary>
+    internal void ProbeAll()
+    {
+        if (!Options.HealthChecks)
+        {
+            return;
+        }
+
+        foreach (var gpu in _backend.Inventory.Gpus)
+        {
+            Probe(gpu.Uuid);
+        }
+    }
+
+    internal void Handle(DeviceEvent deviceEvent)
+    {
+        var options = Options;
+        if (!options.HealthChecks)
+        {
+            return;
+        }
+
+        switch (deviceEvent.Kind)
+        {
+            case DeviceEventKind.Xid when deviceEvent.XidCode is { } code && options.IgnoredXids.Contains(code):
+                Log.XidIgnored(_logger, deviceEvent.Uuid, code);
+                return;
+            case DeviceEventKind.Xid:
+                MarkUnhealthy(deviceEvent.Uuid, string.Create(CultureInfo.InvariantCulture, $"Xid {deviceEvent.XidCode} ({deviceEvent.Reason})"));
+                return;
+            case DeviceEventKind.EccDoubleBit:
+                MarkUnhealthy(deviceEvent.Uuid, $"double-bit ECC error ({deviceEvent.Reason})");
+                return;
+            case DeviceEventKind.Lost:
+                MarkUnhealthy(deviceEvent.Uuid, $"GPU lost ({deviceEvent.Reason})");
+                return;
+            case DeviceEventKind.ProbeFailed:
+                MarkUnhealthy(deviceEvent.Uuid, $"health check failed ({deviceEvent.Reason})");
+                return;
+            case DeviceEventKind.Recovered:
+                Probe(deviceEvent.Uuid);
+                return;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _optionsSubscription?.Dispose();
+        await StopAsync(CancellationToken.None);
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// A reload keeps the probe schedule unless the interval itself changed: restarting the countdown on
+    /// every reload let frequent reloads starve recovery.
+    /// </summary>
+    private void Update(HealthOptions options, string? name)
+    {
+        lock (_gate)
+        {
+            var previous = _options;
+            _options = options;
+            if (options.ProbeInterval != previous.ProbeInterval)
+            {
+                _probeTimer?.Change(options.ProbeInterval, options.ProbeInterval);
+            }
+
+            if (previous.HealthChecks && !options.HealthChecks)
+            {
+                _states.Clear();
+            }
+        }
+
+        Changed.Notify();
+    }
+
+    /// <summary>Handles device events until stopped; a failed subscription is logged and taken again.</summary>
+    private async Task ConsumeEventsAsync(IAsyncEnumerator<DeviceEvent> events)
+    {
+        while (true)
+        {
+            try
+            {
+                await using (events)
+                {
+                    while (await events.MoveNextAsync())
+                    {
+                        Handle(events.Current);
+                    }
+                }
+
+                Log.EventsFailed(_logger, "the backend ended its event stream");
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.EventsFailed(_logger, ex.Message);
+            }
+
+            try
+            {
+                await Task.Delay(EventRetryDelay, _timeProvider, _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            events = _backend.WatchEventsAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
+        }
+    }
+
+    private void Probe(string uuid)
+    {
+        var probe = _backend.ProbeHealth(uuid);
+        var now = _timeProvider.GetUtcNow();
+        if (!probe.Healthy)
+        {
+            MarkUnhealthy(uuid, $"health check failed ({probe.Reason})");
+            return;
+        }
+
+        var recovered = false;
+        TimeSpan downFor = default;
+        lock (_gate)
+        {
+            if (!_states.TryGetValue(uuid, out var state))
+            {
+                _states[uuid] = new State(new GpuHealthVerdict(true, "healthy at start", now));
+                return;
+            }
+
+            if (state.Verdict.Healthy)
+            {
+                return;
+            }
+
+            var period = _options.RecoveryPeriod;
+            state.CleanSince ??= now;
+            if (now - state.CleanSince >= period && now - state.LastFaultAt >= period)
+            {
+                downFor = now - state.Verdict.Since;
+                state.Verdict = new GpuHealthVerdict(true, $"recovered: health checks clean for {Durations.Format(period)} after: {state.Verdict.Reason}", now);
+                state.CleanSince = null;
+                recovered = true;
+            }
+        }
+
+        if (recovered)
+        {
+            Log.Recovered(_logger, uuid, downFor.TotalSeconds);
+            Changed.Notify();
+        }
+    }
+
+    private void MarkUnhealthy(string uuid, string reason)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var transition = false;
+        lock (_gate)
+        {
+            if (!_states.TryGetValue(uuid, out var state))
+            {
+                _states[uuid] = state = new State(new GpuHealthVerdict(true, "healthy at start", now));
+            }
+
+            state.LastFaultAt = now;
+            state.CleanSince = null;
+            if (state.Verdict.Healthy)
+            {
+                state.Verdict = new GpuHealthVerdict(false, reason, now);
+                transition = true;
+            }
+        }
+
+        if (transition)
+        {
+            Log.BecameUnhealthy(_logger, uuid, reason);
+            Changed.Notify();
+        }
+    }
+
+    private sealed class State(GpuHealthVerdict verdict)
+    {
+        public GpuHealthVerdict Verdict { get; set; } = verdict;
+
+        public DateTimeOffset LastFaultAt { get; set; } = DateTimeOffset.MinValue;
+
+        public DateTimeOffset? CleanSince { get; set; }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "GPU {Uuid} is now unhealthy: {Reason}")]
+        public static partial void BecameUnhealthy(ILogger logger, string uuid, string reason);
+
+        [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "GPU {Uuid} is healthy again after {DownSeconds:0.#}s: its health checks stayed clean for the recovery period")]
+        public static partial void Recovered(ILogger logger, string uuid, double downSeconds);
+
+        [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "GPU {Uuid} reported Xid {Xid}, which is on the ignore list; health unchanged")]
+        public static partial void XidIgnored(ILogger logger, string uuid, int xid);
+
+        [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "GPU health events stopped ({Problem}); probes go on, subscribing again in 1s")]
+        public static partial void EventsFailed(ILogger logger, string problem);
+    }
+}
