@@ -120,9 +120,29 @@ public sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyn
             return;
         }
 
-        foreach (var gpu in _backend.Inventory.Gpus)
+        var gpus = _backend.Inventory.Gpus;
+        ForgetRemoved(gpus);
+        foreach (var gpu in gpus)
         {
             Probe(gpu.Uuid);
+        }
+    }
+
+    /// <summary>A GPU gone from the inventory keeps no verdict of its own: it reads as no longer present.</summary>
+    private void ForgetRemoved(IReadOnlyList<GpuDevice> gpus)
+    {
+        lock (_gate)
+        {
+            if (_states.Count <= gpus.Count && _states.Keys.All(uuid => gpus.Any(g => g.Uuid == uuid)))
+            {
+                return;
+            }
+
+            var present = gpus.Select(g => g.Uuid).ToHashSet(StringComparer.Ordinal);
+            foreach (var uuid in _states.Keys.Where(uuid => !present.Contains(uuid)).ToList())
+            {
+                _states.Remove(uuid);
+            }
         }
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using GpuDaemon.Cli.Hosting;
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.DevicePlugin.Api;
+using GpuDaemon.Health;
 using GpuDaemon.Tests.TestSupport;
 
 namespace GpuDaemon.Tests;
@@ -14,21 +15,22 @@ public sealed class DocsTests
     [Fact]
     public void DevicePluginDoc_EveryServeSetting_DocumentedWithItsDefault()
     {
-        var defaults = new PluginConfig();
+        var defaults = new PluginOptions();
+        var health = new HealthOptions();
         var expected = new Dictionary<string, string>
         {
-            [PluginSettings.DevicePluginDir] = KubeletConstants.DefaultDevicePluginDir,
-            [PluginSettings.ResourceNameSetting] = ResourceName.DefaultGpu,
-            [PluginSettings.DevRoot] = defaults.DevRoot,
-            [PluginSettings.IgnoredXids] = string.Join(',', PluginConfig.DefaultIgnoredXids),
-            [PluginSettings.RecoveryPeriod] = defaults.RecoveryPeriod.TotalSeconds.ToString(CultureInfo.InvariantCulture) + "s",
-            [PluginSettings.ProbeInterval] = defaults.ProbeInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture) + "s",
-            [PluginSettings.Replicas] = defaults.Replicas.ToString(CultureInfo.InvariantCulture),
-            [PluginSettings.HealthChecks] = "true",
-            [PluginSettings.PreStartRequired] = "false",
+            [DevicePluginFlags.DevicePluginDir] = KubeletConstants.DefaultDevicePluginDir,
+            [DevicePluginFlags.ResourceNameSetting] = ResourceName.DefaultGpu,
+            [DevicePluginFlags.DevRoot] = defaults.DevRoot,
+            [HealthFlags.IgnoredXids] = string.Join(',', HealthOptions.DefaultIgnoredXids),
+            [HealthFlags.RecoveryPeriod] = Durations.Format(health.RecoveryPeriod),
+            [HealthFlags.ProbeInterval] = Durations.Format(health.ProbeInterval),
+            [DevicePluginFlags.Replicas] = defaults.Replicas.ToString(CultureInfo.InvariantCulture),
+            [HealthFlags.HealthChecks] = "true",
+            [DevicePluginFlags.PreStartRequired] = "false",
         };
 
-        foreach (var option in PluginSettings.Options())
+        foreach (var option in DevicePluginFlags.Options().Concat(HealthFlags.Options()))
         {
             Assert.Contains($"| `{option.Name}` |", DevicePluginDoc, StringComparison.Ordinal);
         }

@@ -8,7 +8,9 @@ public sealed class LogEventIdTests
     private static readonly Assembly[] Assemblies =
     [
         typeof(GpuDaemon.Cli.GpuDaemonCli).Assembly,
-        typeof(GpuDaemon.DevicePlugin.PluginConfig).Assembly,
+        typeof(GpuDaemon.DevicePlugin.PluginOptions).Assembly,
+        typeof(GpuDaemon.Health.GpuHealthMonitor).Assembly,
+        typeof(GpuDaemon.KubeletEmulation.KubeletEmulator).Assembly,
         typeof(GpuDaemon.Devices.IGpuBackend).Assembly,
         typeof(GpuDaemon.GrpcWire.GrpcUnixServer).Assembly,
         typeof(GpuDaemon.Nvidia.Nvml.NvmlBackend).Assembly,

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using GpuDaemon.Cli;
-using GpuDaemon.DevicePlugin.Emulation;
+using GpuDaemon.KubeletEmulation;
 using GpuDaemon.Tests.TestSupport;
 
 namespace GpuDaemon.Tests.Cli;

@@ -2,6 +2,7 @@ using GpuDaemon.DevicePlugin;
 using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.Devices.Simulated;
 using GpuDaemon.GrpcWire;
+using GpuDaemon.Health;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 using GpuDaemon.Tests.TestSupport;
 
@@ -77,8 +78,8 @@ public sealed class DevicePluginManagerTests
     public async Task Run_ScenarioFault_UnhealthyOnListAndWatchThenHealthyAfterRecovery()
     {
         await using var file = await ScenarioFile.StartAsync(4);
-        var config = new PluginConfig { RecoveryPeriod = TimeSpan.Zero, ProbeInterval = TimeSpan.FromMinutes(10) };
-        await using var harness = await PluginHarness.StartAsync(file.Backend, config);
+        var health = new HealthOptions { RecoveryPeriod = TimeSpan.Zero, ProbeInterval = TimeSpan.FromMinutes(10) };
+        await using var harness = await PluginHarness.StartAsync(file.Backend, health: health);
         await harness.WaitForAsync(Gpu, p => p.HealthyCount == 4);
 
         file.Edit(s => s.Gpus[2].Xid.Add(79));
@@ -127,7 +128,7 @@ public sealed class DevicePluginManagerTests
     public async Task Run_MigMixed_OneRegisteredSocketPerResource()
     {
         await using var file = await ScenarioFile.StartAsync(2, configure: s => Gpus.EnableMig(s.Gpus[1], "1g.10gb", "1g.10gb"));
-        await using var harness = await PluginHarness.StartAsync(file.Backend, new PluginConfig { MigStrategy = MigStrategy.Mixed });
+        await using var harness = await PluginHarness.StartAsync(file.Backend, new PluginOptions { MigStrategy = MigStrategy.Mixed });
 
         var whole = await harness.WaitForAsync(Gpu, p => p.HealthyCount == 1);
         var mig = await harness.WaitForAsync("nvidia.com/mig-1g.10gb", p => p.HealthyCount == 2);
@@ -141,7 +142,7 @@ public sealed class DevicePluginManagerTests
     public async Task Run_GpuAddedWithMigMixed_OnlyTheChangedResourceReRegistered()
     {
         await using var file = await ScenarioFile.StartAsync(2, configure: s => Gpus.EnableMig(s.Gpus[1], "1g.10gb"));
-        await using var harness = await PluginHarness.StartAsync(file.Backend, new PluginConfig { MigStrategy = MigStrategy.Mixed });
+        await using var harness = await PluginHarness.StartAsync(file.Backend, new PluginOptions { MigStrategy = MigStrategy.Mixed });
         var gpu = await harness.WaitForAsync(Gpu, p => p.HealthyCount == 1);
         var mig = await harness.WaitForAsync("nvidia.com/mig-1g.10gb", p => p.HealthyCount == 1);
 
@@ -154,14 +155,14 @@ public sealed class DevicePluginManagerTests
     }
 
     [Fact]
-    public async Task UpdateConfig_PreStartTurnedOn_EveryResourceReRegisteredWithNewOptions()
+    public async Task UpdateOptions_PreStartTurnedOn_EveryResourceReRegisteredWithNewOptions()
     {
         await using var file = await ScenarioFile.StartAsync(2, configure: s => Gpus.EnableMig(s.Gpus[1], "1g.10gb"));
-        await using var harness = await PluginHarness.StartAsync(file.Backend, new PluginConfig { MigStrategy = MigStrategy.Mixed });
+        await using var harness = await PluginHarness.StartAsync(file.Backend, new PluginOptions { MigStrategy = MigStrategy.Mixed });
         var gpu = await harness.WaitForAsync(Gpu, p => p.HealthyCount == 1);
         var mig = await harness.WaitForAsync("nvidia.com/mig-1g.10gb", p => p.HealthyCount == 1);
 
-        harness.Manager.UpdateConfig(harness.Config with { PreStartRequired = true });
+        harness.PluginOptions.Set(harness.PluginOptions.CurrentValue with { PreStartRequired = true });
 
         var gpuNow = await harness.WaitForAsync(Gpu, p => p.Options.PreStartRequired);
         var migNow = await harness.WaitForAsync("nvidia.com/mig-1g.10gb", p => p.Options.PreStartRequired);
@@ -171,14 +172,14 @@ public sealed class DevicePluginManagerTests
     }
 
     [Fact]
-    public async Task UpdateConfig_HealthOnlyChange_NoReRegistration()
+    public async Task UpdateOptions_HealthOnlyChange_NoReRegistration()
     {
         await using var file = await ScenarioFile.StartAsync(2);
         await using var harness = await PluginHarness.StartAsync(file.Backend);
         var plugin = await harness.WaitForAsync(Gpu, p => p.HealthyCount == 2);
         var endpoint = harness.Manager.Endpoints.Single();
 
-        harness.Manager.UpdateConfig(harness.Config with { RecoveryPeriod = TimeSpan.FromSeconds(5), IgnoredXids = [79] });
+        harness.HealthOptions.Set(harness.HealthOptions.CurrentValue with { RecoveryPeriod = TimeSpan.FromSeconds(5), IgnoredXids = [79] });
         file.Edit(s => s.Gpus[0].Xid.Add(79));
         file.Edit(s => s.Gpus[0].Xid.Add(94));
         await harness.WaitForAsync(Gpu, p => p.HealthyCount == 1);
@@ -190,12 +191,12 @@ public sealed class DevicePluginManagerTests
     }
 
     [Fact]
-    public async Task UpdateConfig_ReplicasRenamed_OldResourceGoneNewRegistered()
+    public async Task UpdateOptions_ReplicasRenamed_OldResourceGoneNewRegistered()
     {
         await using var harness = await PluginHarness.StartAsync(SimulatedBackend.FromCount(2, TimeProvider.System, TestLogging.Logger));
         await harness.WaitForAsync(Gpu, p => p.HealthyCount == 2);
 
-        harness.Manager.UpdateConfig(harness.Config with { Replicas = 3, RenameShared = true });
+        harness.PluginOptions.Set(harness.PluginOptions.CurrentValue with { Replicas = 3, RenameShared = true });
 
         var shared = await harness.WaitForAsync("nvidia.com/gpu.shared", p => p.HealthyCount == 6);
         Assert.EndsWith("::0", shared.Devices[0].ID, StringComparison.Ordinal);
@@ -227,18 +228,6 @@ public sealed class DevicePluginManagerTests
         await harness.WaitForAsync(Gpu, p => p.StreamEnded);
         Assert.False(File.Exists(Path.Combine(harness.Dir.Path, plugin.Endpoint)));
         Assert.True(File.Exists(harness.Kubelet.SocketPath));
-    }
-
-    [Fact]
-    public void Constructor_InvalidResourceName_RefusedWithReason()
-    {
-        var ex = Assert.Throws<ArgumentException>(() => new DevicePluginManager(
-            SimulatedBackend.FromCount(1, TimeProvider.System, TestLogging.Logger),
-            new PluginConfig { ResourceName = "gpu" },
-            TimeProvider.System,
-            TestLogging.Factory));
-
-        Assert.Contains("kubelet would refuse", ex.Message, StringComparison.Ordinal);
     }
 
     private static async Task<GpuDaemon.DevicePlugin.Kubelet.ResourceEndpoint> WaitForEndpointAsync(PluginHarness harness)

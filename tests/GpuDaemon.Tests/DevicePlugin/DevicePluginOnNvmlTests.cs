@@ -1,6 +1,7 @@
 using GpuDaemon.Cli;
 using GpuDaemon.DevicePlugin;
-using GpuDaemon.DevicePlugin.Emulation;
+using GpuDaemon.Health;
+using GpuDaemon.KubeletEmulation;
 using GpuDaemon.Tests.Nvidia.StandIns;
 using GpuDaemon.Tests.TestSupport;
 
@@ -19,7 +20,7 @@ public sealed class DevicePluginOnNvmlTests
     public async Task Run_NvmlBackend_RegistersAllocatesAndMarksXidUnhealthy()
     {
         using var driver = new StandInDriver(Scenario);
-        await using var harness = await PluginHarness.StartAsync(driver.CreateBackend(TimeProvider.System), new PluginConfig { RecoveryPeriod = TimeSpan.FromHours(1) });
+        await using var harness = await PluginHarness.StartAsync(driver.CreateBackend(TimeProvider.System), health: new HealthOptions { RecoveryPeriod = TimeSpan.FromHours(1) });
         var plugin = await harness.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2);
         var uuids = harness.Backend.Inventory.Gpus.Select(g => g.Uuid).ToList();
 

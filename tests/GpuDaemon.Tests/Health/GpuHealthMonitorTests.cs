@@ -1,16 +1,16 @@
-using GpuDaemon.DevicePlugin;
-using GpuDaemon.DevicePlugin.Health;
 using GpuDaemon.Devices;
 using GpuDaemon.Devices.Simulated;
+using GpuDaemon.Health;
 using GpuDaemon.Tests.TestSupport;
+using Microsoft.Extensions.Logging;
 
-namespace GpuDaemon.Tests.DevicePlugin.Health;
+namespace GpuDaemon.Tests.Health;
 
-public sealed class HealthTrackerTests
+public sealed class GpuHealthMonitorTests
 {
     private static readonly string Gpu0 = DefaultScenario.UuidFor(0);
     private static readonly string Gpu1 = DefaultScenario.UuidFor(1);
-    private static readonly PluginConfig Config = new() { RecoveryPeriod = TimeSpan.FromSeconds(30), ProbeInterval = TimeSpan.FromSeconds(5) };
+    private static readonly HealthOptions Config = new() { RecoveryPeriod = TimeSpan.FromSeconds(30), ProbeInterval = TimeSpan.FromSeconds(5) };
 
     [Fact]
     public async Task Handle_CriticalXid_UnhealthyWithReasonAndSignal()
@@ -21,11 +21,10 @@ public sealed class HealthTrackerTests
 
         tracker.Handle(Xid(file, Gpu1, 79));
 
-        var health = tracker.Get(Gpu1);
+        var health = tracker.Verdict(Gpu1);
         Assert.False(health.Healthy);
-        Assert.Equal("Unhealthy", health.KubeletValue);
         Assert.Contains("Xid 79", health.Reason, StringComparison.Ordinal);
-        Assert.True(tracker.Get(Gpu0).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
         Assert.True(tracker.Changed.Version > before);
     }
 
@@ -43,7 +42,7 @@ public sealed class HealthTrackerTests
 
         tracker.Handle(Xid(file, Gpu0, xid));
 
-        Assert.True(tracker.Get(Gpu0).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
     }
 
     [Fact]
@@ -55,8 +54,8 @@ public sealed class HealthTrackerTests
         tracker.Handle(Xid(file, Gpu0, 79));
         tracker.Handle(Xid(file, Gpu0, 13));
 
-        Assert.False(tracker.Get(Gpu0).Healthy);
-        Assert.Contains("Xid 13", tracker.Get(Gpu0).Reason, StringComparison.Ordinal);
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
+        Assert.Contains("Xid 13", tracker.Verdict(Gpu0).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -67,7 +66,7 @@ public sealed class HealthTrackerTests
 
         tracker.Handle(Xid(file, Gpu0, 79));
 
-        Assert.True(tracker.Get(Gpu0).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
     }
 
     [Fact]
@@ -76,8 +75,8 @@ public sealed class HealthTrackerTests
         await using var file = await ScenarioFile.StartAsync(2, configure: s => s.Gpus[1].Healthy = false);
         await using var tracker = await Start(file, Config);
 
-        Assert.False(tracker.Get(Gpu1).Healthy);
-        Assert.True(tracker.Get(Gpu0).Healthy);
+        Assert.False(tracker.Verdict(Gpu1).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
     }
 
     [Fact]
@@ -88,10 +87,10 @@ public sealed class HealthTrackerTests
         tracker.Handle(Xid(file, Gpu0, 79));
 
         file.Clock.Advance(TimeSpan.FromSeconds(25));
-        Assert.False(tracker.Get(Gpu0).Healthy);
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
 
         file.Clock.Advance(TimeSpan.FromSeconds(10));
-        var health = tracker.Get(Gpu0);
+        var health = tracker.Verdict(Gpu0);
         Assert.True(health.Healthy);
         Assert.Contains("recovered", health.Reason, StringComparison.Ordinal);
         Assert.Contains("Xid 79", health.Reason, StringComparison.Ordinal);
@@ -108,9 +107,9 @@ public sealed class HealthTrackerTests
         tracker.Handle(Xid(file, Gpu0, 94));
         file.Clock.Advance(TimeSpan.FromSeconds(20));
 
-        Assert.False(tracker.Get(Gpu0).Healthy);
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
         file.Clock.Advance(TimeSpan.FromSeconds(15));
-        Assert.True(tracker.Get(Gpu0).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
     }
 
     [Fact]
@@ -120,15 +119,15 @@ public sealed class HealthTrackerTests
         await using var tracker = await Start(file, Config);
 
         await EditAndWaitForTransitionAsync(file, tracker, s => s.Gpus[0].Healthy = false);
-        Assert.False(tracker.Get(Gpu0).Healthy);
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
         file.Clock.Advance(TimeSpan.FromMinutes(2));
-        Assert.False(tracker.Get(Gpu0).Healthy);
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
 
         file.Edit(s => s.Gpus[0].Healthy = true);
         file.Clock.Advance(TimeSpan.FromSeconds(40));
 
-        Assert.True(tracker.Get(Gpu0).Healthy);
-        Assert.True(tracker.Get(Gpu1).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
+        Assert.True(tracker.Verdict(Gpu1).Healthy);
     }
 
     [Fact]
@@ -140,8 +139,8 @@ public sealed class HealthTrackerTests
         file.Edit(s => s.Gpus[0].Lost = true);
         file.Clock.Advance(Config.ProbeInterval);
 
-        Assert.False(tracker.Get(Gpu0).Healthy);
-        Assert.Contains("lost", tracker.Get(Gpu0).Reason, StringComparison.Ordinal);
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
+        Assert.Contains("lost", tracker.Verdict(Gpu0).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -154,16 +153,98 @@ public sealed class HealthTrackerTests
         file.Edit(s => s.Gpus[1].Xid.Add(48));
 
         await tracker.Changed.WaitForChangeAsync(seen, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Contains("Xid 48", tracker.Get(Gpu1).Reason, StringComparison.Ordinal);
+        Assert.Contains("Xid 48", tracker.Verdict(Gpu1).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Get_GpuRemoved_Unhealthy()
+    public async Task Verdict_GpuNeverPresent_UnhealthyNoLongerPresent()
     {
         await using var file = await ScenarioFile.StartAsync(1);
         await using var tracker = await Start(file, Config);
 
-        Assert.False(tracker.Get("GPU-never-existed").Healthy);
+        var verdict = tracker.Verdict("GPU-never-existed");
+
+        Assert.False(verdict.Healthy);
+        Assert.Contains("no longer present", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verdict_GpuRemovedFromScenario_UnhealthyAfterNextProbe()
+    {
+        await using var file = await ScenarioFile.StartAsync(2);
+        await using var tracker = await Start(file, Config);
+        Assert.True(tracker.Verdict(Gpu1).Healthy);
+
+        file.Edit(s => s.Gpus.RemoveAt(1));
+        file.Clock.Advance(Config.ProbeInterval);
+
+        Assert.False(tracker.Verdict(Gpu1).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
+    }
+
+    [Fact]
+    public async Task Update_FrequentReloadsSameInterval_ProbeScheduleKeptAndGpuRecovers()
+    {
+        await using var file = await ScenarioFile.StartAsync(1);
+        var options = new TestOptionsMonitor<HealthOptions>(Config with { ProbeInterval = TimeSpan.FromSeconds(2), RecoveryPeriod = TimeSpan.FromSeconds(4) });
+        await using var tracker = await Start(file, options);
+        tracker.Handle(Xid(file, Gpu0, 79));
+
+        // A reload every 0.5 s, each with a change that does not touch the interval, for 20 s.
+        for (var step = 0; step < 40; step++)
+        {
+            options.Set(options.CurrentValue with { IgnoredXids = step % 2 == 0 ? [13] : [13, 31] });
+            file.Clock.Advance(TimeSpan.FromMilliseconds(500));
+        }
+
+        Assert.True(tracker.Verdict(Gpu0).Healthy, tracker.Verdict(Gpu0).Reason);
+    }
+
+    [Fact]
+    public async Task Update_ProbeIntervalChanged_NewIntervalTakesOver()
+    {
+        await using var file = await ScenarioFile.StartAsync(1);
+        var options = new TestOptionsMonitor<HealthOptions>(Config with { ProbeInterval = TimeSpan.FromMinutes(10) });
+        await using var tracker = await Start(file, options);
+
+        options.Set(options.CurrentValue with { ProbeInterval = TimeSpan.FromSeconds(1) });
+        file.Edit(s => s.Gpus[0].Lost = true);
+        file.Clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
+        Assert.Equal(TimeSpan.FromSeconds(1), tracker.Options.ProbeInterval);
+    }
+
+    [Fact]
+    public async Task Update_HealthChecksTurnedOff_EveryGpuHealthyAndChangeSignalled()
+    {
+        await using var file = await ScenarioFile.StartAsync(1);
+        var options = new TestOptionsMonitor<HealthOptions>(Config);
+        await using var tracker = await Start(file, options);
+        tracker.Handle(Xid(file, Gpu0, 79));
+        var seen = tracker.Changed.Version;
+
+        options.Set(Config with { HealthChecks = false });
+
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
+        Assert.True(tracker.Changed.Version > seen);
+    }
+
+    [Theory]
+    [InlineData("0.0005")]
+    [InlineData("0.099")]
+    [InlineData("3601")]
+    public void Problem_ProbeIntervalOutOfRange_Named(string seconds)
+    {
+        var options = new HealthOptions { ProbeInterval = TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)) };
+
+        Assert.StartsWith("probe-interval", options.Problem(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Problem_Defaults_None()
+    {
+        Assert.Null(new HealthOptions().Problem());
     }
 
     [Fact]
@@ -172,16 +253,16 @@ public sealed class HealthTrackerTests
         await using var file = await ScenarioFile.StartAsync(1);
         await using var tracker = await Start(file, Config with { RecoveryPeriod = TimeSpan.Zero });
         await EditAndWaitForTransitionAsync(file, tracker, s => s.Gpus[0].Healthy = false);
-        Assert.False(tracker.Get(Gpu0).Healthy);
+        Assert.False(tracker.Verdict(Gpu0).Healthy);
 
         file.Edit(s => s.Gpus[0].Healthy = true);
         tracker.Handle(new DeviceEvent(DeviceEventKind.Recovered, Gpu0, file.Clock.GetUtcNow(), "test"));
 
-        Assert.True(tracker.Get(Gpu0).Healthy);
+        Assert.True(tracker.Verdict(Gpu0).Healthy);
     }
 
     /// <summary>Edits the scenario and waits until the tracker has consumed the backend's event for it.</summary>
-    private static async Task EditAndWaitForTransitionAsync(ScenarioFile file, HealthTracker tracker, Action<SimulationScenario> change)
+    private static async Task EditAndWaitForTransitionAsync(ScenarioFile file, GpuHealthMonitor tracker, Action<SimulationScenario> change)
     {
         var seen = tracker.Changed.Version;
         file.Edit(change);
@@ -191,9 +272,12 @@ public sealed class HealthTrackerTests
     private static DeviceEvent Xid(ScenarioFile file, string uuid, int code) =>
         new(DeviceEventKind.Xid, uuid, file.Clock.GetUtcNow(), "test", code);
 
-    private static async Task<HealthTracker> Start(ScenarioFile file, PluginConfig config)
+    private static Task<GpuHealthMonitor> Start(ScenarioFile file, HealthOptions options) =>
+        Start(file, new TestOptionsMonitor<HealthOptions>(options));
+
+    private static async Task<GpuHealthMonitor> Start(ScenarioFile file, TestOptionsMonitor<HealthOptions> options)
     {
-        var tracker = new HealthTracker(file.Backend, config, file.Clock, TestLogging.Logger);
+        var tracker = new GpuHealthMonitor(file.Backend, options, file.Clock, TestLogging.Factory.CreateLogger<GpuHealthMonitor>());
         await tracker.StartAsync(default);
         return tracker;
     }

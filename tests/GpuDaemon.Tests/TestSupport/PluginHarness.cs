@@ -1,49 +1,56 @@
 using GpuDaemon.DevicePlugin;
-using GpuDaemon.DevicePlugin.Emulation;
 using GpuDaemon.Devices;
+using GpuDaemon.Health;
+using GpuDaemon.KubeletEmulation;
+using Microsoft.Extensions.Logging;
 
 namespace GpuDaemon.Tests.TestSupport;
 
 /// <summary>
-/// The whole device plugin against the in-process fake kubelet, in a temp device-plugin dir, on real time
-/// (registration, sockets and streams are real); faults come from a scenario file edited by the test.
+/// The whole device plugin, with the shared health monitor, against the in-process fake kubelet, in a temp
+/// device-plugin dir, on real time (registration, sockets and streams are real); faults come from a
+/// scenario file edited by the test. Started and stopped as serve's host does: backend, health, plugin.
 /// </summary>
 public sealed class PluginHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    private readonly CancellationTokenSource _stop = new();
-    private Task _run = Task.CompletedTask;
-
-    private PluginHarness(TempDirectory dir, IGpuBackend backend, PluginConfig config)
+    private PluginHarness(TempDirectory dir, IGpuBackend backend, PluginOptions options, HealthOptions health)
     {
         Dir = dir;
         Backend = backend;
-        Config = config with { DevicePluginDir = dir.Path };
+        PluginOptions = new TestOptionsMonitor<PluginOptions>(options with { DevicePluginDir = dir.Path });
+        HealthOptions = new TestOptionsMonitor<HealthOptions>(health);
         Kubelet = new KubeletEmulator(dir.Path, TimeProvider.System, TestLogging.Factory);
-        Manager = new DevicePluginManager(backend, Config, TimeProvider.System, TestLogging.Factory);
+        Health = new GpuHealthMonitor(backend, HealthOptions, TimeProvider.System, TestLogging.Factory.CreateLogger<GpuHealthMonitor>());
+        Manager = new DevicePluginManager(backend, Health, PluginOptions, TimeProvider.System, TestLogging.Factory);
     }
 
     public TempDirectory Dir { get; }
 
     public IGpuBackend Backend { get; }
 
-    public PluginConfig Config { get; }
+    public TestOptionsMonitor<PluginOptions> PluginOptions { get; }
+
+    public TestOptionsMonitor<HealthOptions> HealthOptions { get; }
 
     public KubeletEmulator Kubelet { get; }
 
+    public GpuHealthMonitor Health { get; }
+
     public DevicePluginManager Manager { get; }
 
-    public static async Task<PluginHarness> StartAsync(IGpuBackend backend, PluginConfig? config = null, bool startKubelet = true)
+    public static async Task<PluginHarness> StartAsync(IGpuBackend backend, PluginOptions? options = null, HealthOptions? health = null, bool startKubelet = true)
     {
-        var harness = new PluginHarness(new TempDirectory(), backend, config ?? new PluginConfig());
+        var harness = new PluginHarness(new TempDirectory(), backend, options ?? new PluginOptions(), health ?? new HealthOptions());
         if (startKubelet)
         {
             await harness.Kubelet.StartAsync();
         }
 
         await backend.StartAsync(default);
-        harness._run = harness.Manager.RunAsync(harness._stop.Token);
+        await harness.Health.StartAsync(default);
+        await harness.Manager.StartAsync(default);
         return harness;
     }
 
@@ -52,17 +59,17 @@ public sealed class PluginHarness : IAsyncDisposable
 
     public async Task StopAsync()
     {
-        await _stop.CancelAsync();
-        await _run.WaitAsync(Wait);
+        await Manager.StopAsync(default).WaitAsync(Wait);
+        await Health.StopAsync(default).WaitAsync(Wait);
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
         await Manager.DisposeAsync();
+        await Health.DisposeAsync();
         await Kubelet.DisposeAsync();
         await Backend.DisposeAsync();
         Dir.Dispose();
-        _stop.Dispose();
     }
 }

@@ -1,5 +1,5 @@
 using GpuDaemon.Cli;
-using GpuDaemon.DevicePlugin.Emulation;
+using GpuDaemon.KubeletEmulation;
 using GpuDaemon.Tests.TestSupport;
 
 namespace GpuDaemon.Tests.Cli.Commands;

@@ -1,12 +1,12 @@
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.DevicePlugin.Allocation;
-using GpuDaemon.DevicePlugin.Health;
 using GpuDaemon.DevicePlugin.Planning;
 using GpuDaemon.Devices;
 using GpuDaemon.Devices.Simulated;
-using GpuDaemon.GrpcWire;
+using GpuDaemon.Health;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
 using GpuDaemon.Tests.TestSupport;
+using Microsoft.Extensions.Logging;
 
 namespace GpuDaemon.Tests.DevicePlugin.Allocation;
 
@@ -15,12 +15,12 @@ public sealed class AllocatorTests : IAsyncLifetime
     private static readonly string Gpu0 = DefaultScenario.UuidFor(0);
     private static readonly string Gpu1 = DefaultScenario.UuidFor(1);
     private ScenarioFile _file = null!;
-    private HealthTracker _health = null!;
+    private GpuHealthMonitor _health = null!;
 
     public async Task InitializeAsync()
     {
         _file = await ScenarioFile.StartAsync(4);
-        _health = new HealthTracker(_file.Backend, new PluginConfig(), _file.Clock, TestLogging.Logger);
+        _health = new GpuHealthMonitor(_file.Backend, new TestOptionsMonitor<HealthOptions>(new HealthOptions()), _file.Clock, TestLogging.Factory.CreateLogger<GpuHealthMonitor>());
         await _health.StartAsync(default);
     }
 
@@ -49,7 +49,7 @@ public sealed class AllocatorTests : IAsyncLifetime
         File.WriteAllText(root.File("dev/nvidiactl"), string.Empty);
         File.WriteAllText(root.File("dev/nvidia-uvm"), string.Empty);
 
-        var container = Allocator(new PluginConfig { DevRoot = root.Path }).Allocate(Request(Gpu0)).ContainerResponses[0];
+        var container = Allocator(new PluginOptions { DevRoot = root.Path }).Allocate(Request(Gpu0)).ContainerResponses[0];
 
         Assert.Equal(["/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm"], container.Devices.Select(d => d.HostPath));
     }
@@ -57,7 +57,7 @@ public sealed class AllocatorTests : IAsyncLifetime
     [Fact]
     public void Allocate_IndexStrategy_IndicesInEnv()
     {
-        var container = Allocator(new PluginConfig { DeviceIdStrategy = DeviceIdStrategy.Index }).Allocate(Request("2", "0")).ContainerResponses[0];
+        var container = Allocator(new PluginOptions { DeviceIdStrategy = DeviceIdStrategy.Index }).Allocate(Request("2", "0")).ContainerResponses[0];
 
         Assert.Equal("2,0", container.Envs["NVIDIA_VISIBLE_DEVICES"]);
     }
@@ -65,7 +65,7 @@ public sealed class AllocatorTests : IAsyncLifetime
     [Fact]
     public void Allocate_VolumeMounts_OneMountPerDevice()
     {
-        var container = Allocator(new PluginConfig { DeviceListStrategy = DeviceListStrategy.VolumeMounts }).Allocate(Request(Gpu1)).ContainerResponses[0];
+        var container = Allocator(new PluginOptions { DeviceListStrategy = DeviceListStrategy.VolumeMounts }).Allocate(Request(Gpu1)).ContainerResponses[0];
 
         Assert.Equal("/var/run/nvidia-container-devices", container.Envs["NVIDIA_VISIBLE_DEVICES"]);
         var mount = Assert.Single(container.Mounts);
@@ -77,7 +77,7 @@ public sealed class AllocatorTests : IAsyncLifetime
     [Fact]
     public void Allocate_CdiCri_CdiNamesAndNoEnv()
     {
-        var container = Allocator(new PluginConfig { DeviceListStrategy = DeviceListStrategy.CdiCri }).Allocate(Request(Gpu0)).ContainerResponses[0];
+        var container = Allocator(new PluginOptions { DeviceListStrategy = DeviceListStrategy.CdiCri }).Allocate(Request(Gpu0)).ContainerResponses[0];
 
         Assert.Equal([$"nvidia.com/gpu={Gpu0}"], container.CdiDevices.Select(c => c.Name));
         Assert.False(container.Envs.ContainsKey("NVIDIA_VISIBLE_DEVICES"));
@@ -86,7 +86,7 @@ public sealed class AllocatorTests : IAsyncLifetime
     [Fact]
     public void Allocate_TwoReplicasOfOneGpu_OneRuntimeIdOneDeviceNode()
     {
-        var container = Allocator(new PluginConfig { Replicas = 4 }).Allocate(Request($"{Gpu0}::0", $"{Gpu0}::3")).ContainerResponses[0];
+        var container = Allocator(new PluginOptions { Replicas = 4 }).Allocate(Request($"{Gpu0}::0", $"{Gpu0}::3")).ContainerResponses[0];
 
         Assert.Equal(Gpu0, container.Envs["NVIDIA_VISIBLE_DEVICES"]);
         Assert.Single(container.Devices, d => d.HostPath == "/dev/nvidia0");
@@ -95,45 +95,45 @@ public sealed class AllocatorTests : IAsyncLifetime
     [Fact]
     public void Allocate_MoreThanOneReplicaWhenRefused_InvalidArgument()
     {
-        var ex = Assert.Throws<RpcException>(() => Allocator(new PluginConfig { Replicas = 2, FailRequestsGreaterThanOne = true }).Allocate(Request($"{Gpu0}::0", $"{Gpu1}::0")));
+        var ex = Assert.Throws<AllocationException>(() => Allocator(new PluginOptions { Replicas = 2, FailRequestsGreaterThanOne = true }).Allocate(Request($"{Gpu0}::0", $"{Gpu1}::0")));
 
-        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
-        Assert.Contains("more than one replica", ex.Detail, StringComparison.Ordinal);
+        Assert.Equal(AllocationRefusal.InvalidRequest, ex.Refusal);
+        Assert.Contains("more than one replica", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Allocate_UnknownId_InvalidArgumentNamingItAndAnExample()
     {
-        var ex = Assert.Throws<RpcException>(() => Allocator().Allocate(Request(Gpu0, "GPU-nope")));
+        var ex = Assert.Throws<AllocationException>(() => Allocator().Allocate(Request(Gpu0, "GPU-nope")));
 
-        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
-        Assert.Contains("unknown device \"GPU-nope\" for nvidia.com/gpu", ex.Detail, StringComparison.Ordinal);
-        Assert.Contains(Gpu0, ex.Detail, StringComparison.Ordinal);
+        Assert.Equal(AllocationRefusal.InvalidRequest, ex.Refusal);
+        Assert.Contains("unknown device \"GPU-nope\" for nvidia.com/gpu", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Gpu0, ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Allocate_Duplicate_InvalidArgument()
     {
-        var ex = Assert.Throws<RpcException>(() => Allocator().Allocate(Request(Gpu0, Gpu0)));
+        var ex = Assert.Throws<AllocationException>(() => Allocator().Allocate(Request(Gpu0, Gpu0)));
 
-        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
-        Assert.Contains($"\"{Gpu0}\" twice", ex.Detail, StringComparison.Ordinal);
+        Assert.Equal(AllocationRefusal.InvalidRequest, ex.Refusal);
+        Assert.Contains($"\"{Gpu0}\" twice", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Allocate_NoContainers_InvalidArgument()
     {
-        var ex = Assert.Throws<RpcException>(() => Allocator().Allocate(new AllocateRequest()));
+        var ex = Assert.Throws<AllocationException>(() => Allocator().Allocate(new AllocateRequest()));
 
-        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Equal(AllocationRefusal.InvalidRequest, ex.Refusal);
     }
 
     [Fact]
     public void Allocate_EmptyDeviceList_InvalidArgument()
     {
-        var ex = Assert.Throws<RpcException>(() => Allocator().Allocate(Request()));
+        var ex = Assert.Throws<AllocationException>(() => Allocator().Allocate(Request()));
 
-        Assert.Contains("names no devices", ex.Detail, StringComparison.Ordinal);
+        Assert.Contains("names no devices", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -141,10 +141,10 @@ public sealed class AllocatorTests : IAsyncLifetime
     {
         _health.Handle(new DeviceEvent(DeviceEventKind.Xid, Gpu1, _file.Clock.GetUtcNow(), "test", 79));
 
-        var ex = Assert.Throws<RpcException>(() => Allocator().Allocate(Request(Gpu1)));
+        var ex = Assert.Throws<AllocationException>(() => Allocator().Allocate(Request(Gpu1)));
 
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, ex.StatusCode);
-        Assert.Contains($"\"{Gpu1}\" (GPU 1 {Gpu1}) is Unhealthy: Xid 79", ex.Detail, StringComparison.Ordinal);
+        Assert.Equal(AllocationRefusal.DeviceUnusable, ex.Refusal);
+        Assert.Contains($"\"{Gpu1}\" (GPU 1 {Gpu1}) is Unhealthy: Xid 79", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -152,10 +152,10 @@ public sealed class AllocatorTests : IAsyncLifetime
     {
         var id = "\u0001\u0002" + new string('x', 100_000);
 
-        var ex = Assert.Throws<RpcException>(() => Allocator().Allocate(Request(id)));
+        var ex = Assert.Throws<AllocationException>(() => Allocator().Allocate(Request(id)));
 
-        Assert.True(ex.Detail.Length < 400, ex.Detail);
-        Assert.DoesNotContain('\u0001', ex.Detail);
+        Assert.True(ex.Message.Length < 400, ex.Message);
+        Assert.DoesNotContain('\u0001', ex.Message);
     }
 
     [Fact]
@@ -163,9 +163,9 @@ public sealed class AllocatorTests : IAsyncLifetime
     {
         var ids = Enumerable.Range(0, 10_000).Select(i => $"GPU-{i}").ToArray();
 
-        var ex = Assert.Throws<RpcException>(() => Allocator().Allocate(Request(ids)));
+        var ex = Assert.Throws<AllocationException>(() => Allocator().Allocate(Request(ids)));
 
-        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Equal(AllocationRefusal.InvalidRequest, ex.Refusal);
     }
 
     [Fact]
@@ -181,15 +181,15 @@ public sealed class AllocatorTests : IAsyncLifetime
         allocator.Allocate(Request(Gpu0));
         _file.Edit(s => s.Gpus[0].Healthy = false);
 
-        var ex = Assert.Throws<RpcException>(() => allocator.PreStart(new PreStartContainerRequest { DevicesIds = { Gpu0 } }));
+        var ex = Assert.Throws<AllocationException>(() => allocator.PreStart(new PreStartContainerRequest { DevicesIds = { Gpu0 } }));
 
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, ex.StatusCode);
-        Assert.Contains("healthy: false", ex.Detail, StringComparison.Ordinal);
+        Assert.Equal(AllocationRefusal.DeviceUnusable, ex.Refusal);
+        Assert.Contains("healthy: false", ex.Message, StringComparison.Ordinal);
     }
 
-    private Allocator Allocator(PluginConfig? config = null)
+    private Allocator Allocator(PluginOptions? config = null)
     {
-        config ??= new PluginConfig();
+        config ??= new PluginOptions();
         var plan = Assert.Single(ResourcePlanner.Plan(_file.Backend.Inventory, config));
         return new Allocator(plan, config, _health);
     }

@@ -8,8 +8,8 @@ namespace GpuDaemon.Tests.DevicePlugin.Allocation;
 
 public sealed class PreferredAllocatorTests
 {
-    private static List<PluginDevice> Devices(int gpus, PluginConfig? config = null, Action<SimulationScenario>? configure = null) =>
-        [.. Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(gpus, configure), config ?? new PluginConfig())).Devices];
+    private static List<PluginDevice> Devices(int gpus, PluginOptions? config = null, Action<SimulationScenario>? configure = null) =>
+        [.. Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(gpus, configure), config ?? new PluginOptions())).Devices];
 
     private static int[] Indices(IEnumerable<PluginDevice> devices) => [.. devices.Select(d => d.Gpu.Index)];
 
@@ -90,7 +90,7 @@ public sealed class PreferredAllocatorTests
     [Fact]
     public void Choose_ReplicasSpread_DifferentPhysicalGpus()
     {
-        var devices = Devices(4, new PluginConfig { Replicas = 4 });
+        var devices = Devices(4, new PluginOptions { Replicas = 4 });
 
         var chosen = PreferredAllocator.Choose(devices, [], 3, ReplicaPolicy.Spread);
 
@@ -100,7 +100,7 @@ public sealed class PreferredAllocatorTests
     [Fact]
     public void Choose_ReplicasSpread_AvoidsTheBusiestGpu()
     {
-        var devices = Devices(2, new PluginConfig { Replicas = 4 });
+        var devices = Devices(2, new PluginOptions { Replicas = 4 });
         var available = devices.Where(d => !(d.Gpu.Index == 0 && d.Replica < 3)).ToList();
 
         var chosen = Assert.Single(PreferredAllocator.Choose(available, [], 1, ReplicaPolicy.Spread));
@@ -111,7 +111,7 @@ public sealed class PreferredAllocatorTests
     [Fact]
     public void Choose_ReplicasPack_SamePhysicalGpuMostLoadedFirst()
     {
-        var devices = Devices(2, new PluginConfig { Replicas = 4 });
+        var devices = Devices(2, new PluginOptions { Replicas = 4 });
         var available = devices.Where(d => !(d.Gpu.Index == 1 && d.Replica < 2)).ToList();
 
         var chosen = PreferredAllocator.Choose(available, [], 2, ReplicaPolicy.Pack);

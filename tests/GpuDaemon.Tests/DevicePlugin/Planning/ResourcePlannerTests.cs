@@ -10,7 +10,7 @@ public sealed class ResourcePlannerTests
     [Fact]
     public void Plan_Defaults_OneResourceOfWholeGpusByUuid()
     {
-        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(4), new PluginConfig()));
+        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(4), new PluginOptions()));
 
         Assert.Equal("nvidia.com/gpu", plan.ResourceName);
         Assert.Equal(Enumerable.Range(0, 4).Select(DefaultScenario.UuidFor), plan.Devices.Select(d => d.Id));
@@ -21,7 +21,7 @@ public sealed class ResourcePlannerTests
     [Fact]
     public void Plan_IndexStrategy_IdsAreIndices()
     {
-        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(3), new PluginConfig { DeviceIdStrategy = DeviceIdStrategy.Index }));
+        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(3), new PluginOptions { DeviceIdStrategy = DeviceIdStrategy.Index }));
 
         Assert.Equal(["0", "1", "2"], plan.Devices.Select(d => d.Id));
     }
@@ -29,7 +29,7 @@ public sealed class ResourcePlannerTests
     [Fact]
     public void Plan_Replicas_EachGpuAdvertisedNTimesWithSuffix()
     {
-        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginConfig { Replicas = 3 }));
+        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginOptions { Replicas = 3 }));
 
         Assert.Equal("nvidia.com/gpu", plan.ResourceName);
         Assert.Equal(6, plan.Devices.Count);
@@ -41,7 +41,7 @@ public sealed class ResourcePlannerTests
     [Fact]
     public void Plan_ReplicasRenamed_SharedResourceName()
     {
-        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(1), new PluginConfig { Replicas = 2, RenameShared = true }));
+        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(1), new PluginOptions { Replicas = 2, RenameShared = true }));
 
         Assert.Equal("nvidia.com/gpu.shared", plan.ResourceName);
     }
@@ -51,7 +51,7 @@ public sealed class ResourcePlannerTests
     {
         var inventory = Gpus.Inventory(2, s => Gpus.EnableMig(s.Gpus[1], "1g.10gb", "1g.10gb"));
 
-        var plan = Assert.Single(ResourcePlanner.Plan(inventory, new PluginConfig()));
+        var plan = Assert.Single(ResourcePlanner.Plan(inventory, new PluginOptions()));
 
         Assert.Equal(2, plan.Devices.Count);
         Assert.All(plan.Devices, d => Assert.Null(d.Mig));
@@ -66,7 +66,7 @@ public sealed class ResourcePlannerTests
             Gpus.EnableMig(s.Gpus[2], "1g.10gb");
         });
 
-        var plans = ResourcePlanner.Plan(inventory, new PluginConfig { MigStrategy = MigStrategy.Mixed });
+        var plans = ResourcePlanner.Plan(inventory, new PluginOptions { MigStrategy = MigStrategy.Mixed });
 
         Assert.Equal(["nvidia.com/gpu", "nvidia.com/mig-1g.10gb", "nvidia.com/mig-3g.40gb"], plans.Select(p => p.ResourceName));
         Assert.Equal([DefaultScenario.UuidFor(0)], plans[0].Devices.Select(d => d.Id));
@@ -84,7 +84,7 @@ public sealed class ResourcePlannerTests
             Gpus.EnableMig(s.Gpus[1], "1g.10gb");
         });
 
-        var plan = Assert.Single(ResourcePlanner.Plan(inventory, new PluginConfig { MigStrategy = MigStrategy.Single }));
+        var plan = Assert.Single(ResourcePlanner.Plan(inventory, new PluginOptions { MigStrategy = MigStrategy.Single }));
 
         Assert.Equal("nvidia.com/gpu", plan.ResourceName);
         Assert.Equal(3, plan.Devices.Count);
@@ -96,7 +96,7 @@ public sealed class ResourcePlannerTests
     {
         var inventory = Gpus.Inventory(2, s => Gpus.EnableMig(s.Gpus[0], "1g.10gb"));
 
-        var ex = Assert.Throws<PlanException>(() => ResourcePlanner.Plan(inventory, new PluginConfig { MigStrategy = MigStrategy.Single }));
+        var ex = Assert.Throws<PlanException>(() => ResourcePlanner.Plan(inventory, new PluginOptions { MigStrategy = MigStrategy.Single }));
 
         Assert.Contains("GPU 1", ex.Message, StringComparison.Ordinal);
         Assert.Contains("mixed", ex.Message, StringComparison.Ordinal);
@@ -107,7 +107,7 @@ public sealed class ResourcePlannerTests
     {
         var inventory = Gpus.Inventory(1, s => Gpus.EnableMig(s.Gpus[0], "1g.10gb", "2g.20gb"));
 
-        var ex = Assert.Throws<PlanException>(() => ResourcePlanner.Plan(inventory, new PluginConfig { MigStrategy = MigStrategy.Single }));
+        var ex = Assert.Throws<PlanException>(() => ResourcePlanner.Plan(inventory, new PluginOptions { MigStrategy = MigStrategy.Single }));
 
         Assert.Contains("1g.10gb, 2g.20gb", ex.Message, StringComparison.Ordinal);
     }
@@ -115,7 +115,7 @@ public sealed class ResourcePlannerTests
     [Fact]
     public void Plan_NoGpus_EmptyResourceStillPlanned()
     {
-        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(0), new PluginConfig()));
+        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(0), new PluginOptions()));
 
         Assert.Empty(plan.Devices);
     }

@@ -2,28 +2,31 @@ using GpuDaemon.Cli;
 using GpuDaemon.Cli.Hosting;
 using GpuDaemon.Cli.Settings;
 using GpuDaemon.DevicePlugin;
+using GpuDaemon.Health;
 
 namespace GpuDaemon.Tests.Cli.Hosting;
 
-public sealed class PluginSettingsTests
+public sealed class ServeSettingsTests
 {
     private static DaemonSettings Settings(params (string Name, string Value)[] values) =>
         new(values.ToDictionary(v => v.Name, v => new SettingValue(v.Value, "--" + v.Name)));
 
     [Fact]
-    public void From_Nothing_Defaults()
+    public void Bind_Nothing_EverySubsystemOnItsDefaults()
     {
-        var config = PluginSettings.From(DaemonSettings.Empty);
+        var settings = ServeSettings.Bind(DaemonSettings.Empty);
 
-        Assert.Equal(new PluginConfig(), config with { IgnoredXids = PluginConfig.DefaultIgnoredXids });
-        Assert.Equal("/var/lib/kubelet/device-plugins", config.DevicePluginDir);
-        Assert.Equal("nvidia.com/gpu", config.ResourceName);
+        Assert.Equal(new PluginOptions(), settings.DevicePlugin);
+        Assert.Equal(new HealthOptions(), settings.Health);
+        Assert.Equal(new GpuBackendOptions(BackendKind.Nvml, null, null, "/"), settings.Backend);
+        Assert.Equal("/var/lib/kubelet/device-plugins", settings.DevicePlugin.DevicePluginDir);
+        Assert.Equal("nvidia.com/gpu", settings.DevicePlugin.ResourceName);
     }
 
     [Fact]
-    public void From_EverySetting_Mapped()
+    public void Bind_EverySetting_MappedToItsSubsystem()
     {
-        var config = PluginSettings.From(Settings(
+        var settings = ServeSettings.Bind(Settings(
             ("device-plugin-dir", "/tmp/dp"),
             ("resource-name", "example.com/accel"),
             ("device-id-strategy", "index"),
@@ -37,28 +40,32 @@ public sealed class PluginSettingsTests
             ("rename-shared", "yes"),
             ("fail-requests-greater-than-one", "1"),
             ("replica-policy", "pack"),
-            ("mig-strategy", "mixed")));
+            ("mig-strategy", "mixed"),
+            ("simulate", "3")));
+        var config = settings.DevicePlugin;
+        var health = settings.Health;
 
         Assert.Equal("/tmp/dp", config.DevicePluginDir);
         Assert.Equal("example.com/accel", config.ResourceName);
         Assert.Equal(DeviceIdStrategy.Index, config.DeviceIdStrategy);
         Assert.Equal(DeviceListStrategy.CdiCri, config.DeviceListStrategy);
-        Assert.False(config.HealthChecks);
-        Assert.Equal([13, 79], config.IgnoredXids);
-        Assert.Equal(TimeSpan.FromSeconds(90), config.RecoveryPeriod);
-        Assert.Equal(TimeSpan.FromMilliseconds(250), config.ProbeInterval);
+        Assert.False(health.HealthChecks);
+        Assert.Equal([13, 79], health.IgnoredXids);
+        Assert.Equal(TimeSpan.FromSeconds(90), health.RecoveryPeriod);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), health.ProbeInterval);
         Assert.True(config.PreStartRequired);
         Assert.Equal(4, config.Replicas);
         Assert.True(config.RenameShared);
         Assert.True(config.FailRequestsGreaterThanOne);
         Assert.Equal(ReplicaPolicy.Pack, config.ReplicaPolicy);
         Assert.Equal(MigStrategy.Mixed, config.MigStrategy);
+        Assert.Equal(new GpuBackendOptions(BackendKind.Simulated, 3, null, "/"), settings.Backend);
     }
 
     [Fact]
-    public void From_RelativeDirectory_MadeAbsolute()
+    public void Bind_RelativeDirectory_MadeAbsolute()
     {
-        var config = PluginSettings.From(Settings(("device-plugin-dir", "dp")));
+        var config = ServeSettings.Bind(Settings(("device-plugin-dir", "dp"))).DevicePlugin;
 
         Assert.Equal(Path.GetFullPath("dp"), config.DevicePluginDir);
     }
@@ -70,9 +77,13 @@ public sealed class PluginSettingsTests
     [InlineData("replicas", "0", "--replicas: '0' is not a whole number from 1 to 64")]
     [InlineData("mig-strategy", "all", "--mig-strategy: 'all' is not one of none, single, mixed")]
     [InlineData("rename-shared", "true", "rename-shared needs replicas > 1")]
-    public void From_BadValue_UsageErrorNamingIt(string name, string value, string expected)
+    [InlineData("probe-interval", "0.0005s", "--probe-interval: probe-interval 0.5ms is out of range: 100ms to 1h")]
+    [InlineData("probe-interval", "2h", "--probe-interval: probe-interval 2h is out of range")]
+    [InlineData("recovery-period", "25h", "--recovery-period: recovery-period 25h is out of range: 0s to 24h")]
+    [InlineData("simulate", "-1", "--simulate: '-1' is not a whole number")]
+    public void Bind_BadValue_UsageErrorNamingIt(string name, string value, string expected)
     {
-        var ex = Assert.Throws<UsageException>(() => PluginSettings.From(Settings((name, value))));
+        var ex = Assert.Throws<UsageException>(() => ServeSettings.Bind(Settings((name, value))));
 
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
