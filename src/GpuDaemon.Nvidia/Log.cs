@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GpuDaemon.Nvidia;
 
-/// <summary>Every log line of the NVIDIA backends; event ids 3001-3099 are theirs and stay stable.</summary>
+/// <summary>Every log line of the NVIDIA backends; event ids 9001-9099 are theirs and stay stable.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "NVML {NvmlVersion} from {LibraryPath}: driver {DriverVersion}, CUDA {CudaVersion}, {GpuCount} GPUs")]

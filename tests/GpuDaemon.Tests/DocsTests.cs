@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using GpuDaemon.Cli.Hosting;
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.DevicePlugin.Api;
@@ -8,9 +9,15 @@ using GpuDaemon.Tests.TestSupport;
 namespace GpuDaemon.Tests;
 
 /// <summary>Defaults live once in code; the docs that state them are checked against it.</summary>
-public sealed class DocsTests
+public sealed partial class DocsTests
 {
     private static readonly string DevicePluginDoc = File.ReadAllText(RepoFiles.Path("docs/device-plugin.md"));
+
+    /// <summary>Docs about one assembly, by assembly name: the event ids they quote must be its own.</summary>
+    private static readonly Dictionary<string, string> DocAssemblies = new(StringComparer.Ordinal)
+    {
+        ["docs/nvml.md"] = "GpuDaemon.Nvidia",
+    };
 
     [Fact]
     public void DevicePluginDoc_EveryServeSetting_DocumentedWithItsDefault()
@@ -55,4 +62,57 @@ public sealed class DocsTests
         Assert.Contains("bash tests/run-all.sh", File.ReadAllText(RepoFiles.Path("README.md")), StringComparison.Ordinal);
         Assert.Contains("exec bash tests/run-all.sh", File.ReadAllText(RepoFiles.Path(".ci/run")), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Docs_QuotedEventIds_AreLogMessagesOfTheAssemblyTheDocIsAbout()
+    {
+        Assert.All(DocAssemblies.Values, name => Assert.Contains(name, LoggerMessages.Assemblies.Select(a => a.GetName().Name)));
+        var problems = new List<string>();
+        var quoted = 0;
+        foreach (var doc in MarkdownDocs())
+        {
+            var about = DocAssemblies.GetValueOrDefault(doc);
+            var known = LoggerMessages.All
+                .Where(m => about is null || m.Assembly.GetName().Name == about)
+                .Select(m => m.EventId)
+                .ToHashSet();
+            foreach (var id in QuotedEventIds(File.ReadAllText(RepoFiles.Path(doc))))
+            {
+                quoted++;
+                if (!known.Contains(id))
+                {
+                    problems.Add($"{doc} quotes event {id}, which is no [LoggerMessage] of {about ?? "any GpuDaemon assembly"}");
+                }
+            }
+        }
+
+        Assert.True(quoted > 0, "no doc quotes an event id; has the phrasing moved away from 'event NNNN'?");
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
+    }
+
+    [Theory]
+    [InlineData("left out with a warning (event 9002); a failure", new[] { 9002 })]
+    [InlineData("Event 9002 says so", new[] { 9002 })]
+    [InlineData("see events 9002 and 9003.", new[] { 9002, 9003 })]
+    [InlineData("see events 9001, 9002, and 9003.", new[] { 9001, 9002, 9003 })]
+    [InlineData("no NVML health events (probed instead) after 5000 events", new int[0])]
+    public void QuotedEventIds_DocPhrasing_FindsEachId(string text, int[] expected)
+    {
+        Assert.Equal(expected, QuotedEventIds(text));
+    }
+
+    private static IEnumerable<string> MarkdownDocs() =>
+        Directory.EnumerateFiles(RepoFiles.Path("docs"), "*.md")
+            .Select(path => "docs/" + Path.GetFileName(path))
+            .Append("README.md")
+            .Order(StringComparer.Ordinal);
+
+    /// <summary>Event ids a doc quotes as "event 9002", "events 9002 and 9003" or "events 9001, 9002, and 9003".</summary>
+    private static List<int> QuotedEventIds(string text) =>
+        [.. EventIdQuote().Matches(text)
+            .SelectMany(m => m.Groups["id"].Captures)
+            .Select(c => int.Parse(c.Value, CultureInfo.InvariantCulture))];
+
+    [GeneratedRegex(@"\bevents? (?<id>\d+)(?:(?:,? and |, )(?<id>\d+))*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex EventIdQuote();
 }

@@ -10,12 +10,9 @@ internal interface IGrpcCallHandler
 
 internal static class CallHandlerHelpers
 {
-    public static async Task<TRequest> ReadSingleRequestAsync<TRequest>(HttpContext httpContext, MessageParser<TRequest> parser, int maxReceiveMessageBytes, CancellationToken cancellationToken)
-        where TRequest : class, IMessage<TRequest>
-    {
-        return await GrpcFraming.ReadMessageAsync(httpContext.Request.BodyReader, parser, maxReceiveMessageBytes, cancellationToken)
-            ?? throw new RpcException(GrpcStatusCode.Internal, "request stream ended before its message arrived");
-    }
+    public static ValueTask<TRequest> ReadSingleRequestAsync<TRequest>(HttpContext httpContext, MessageParser<TRequest> parser, int maxReceiveMessageBytes, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest> =>
+        GrpcFraming.ReadSingleMessageAsync(httpContext.Request.BodyReader, parser, maxReceiveMessageBytes, cancellationToken);
 
     public static async Task WriteResponseAsync(HttpContext httpContext, IMessage message, CancellationToken cancellationToken)
     {

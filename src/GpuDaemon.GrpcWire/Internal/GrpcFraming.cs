@@ -55,6 +55,39 @@ internal static class GrpcFraming
         }
     }
 
+    /// <summary>
+    /// Reads the one message of a request stream (unary and server-streaming calls take exactly one) and then
+    /// the stream's end: a second message or any stray byte after the first fails the call, so a handler never
+    /// acts on a request the client did not mean as a whole.
+    /// </summary>
+    public static async ValueTask<T> ReadSingleMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageBytes, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        var message = await ReadMessageAsync(reader, parser, maxMessageBytes, cancellationToken)
+            ?? throw new RpcException(GrpcStatusCode.Internal, "request stream ended before its message arrived");
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            var extra = result.Buffer.Length;
+            reader.AdvanceTo(result.Buffer.End);
+            if (extra > 0)
+            {
+                throw new RpcException(GrpcStatusCode.Internal, "additional data after the request message; this method takes exactly one message");
+            }
+
+            if (result.IsCompleted)
+            {
+                return message;
+            }
+
+            // An empty read that is not the end only comes from CancelPendingRead: stop rather than spin.
+            if (result.IsCanceled)
+            {
+                throw new OperationCanceledException("reading the request was cancelled", cancellationToken);
+            }
+        }
+    }
+
     /// <summary>Takes one whole frame off the front of <paramref name="buffer"/> if it is all there.</summary>
     public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxMessageBytes, out ReadOnlySequence<byte> payload)
     {

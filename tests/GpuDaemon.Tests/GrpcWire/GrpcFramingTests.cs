@@ -113,6 +113,46 @@ public sealed class GrpcFramingTests
     }
 
     [Fact]
+    public async Task ReadSingleMessageAsync_StreamStillOpenAfterMessage_ReturnsOnlyOnceItEnds()
+    {
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(GrpcFraming.Frame(Request("GPU-a")));
+
+        var reading = GrpcFraming.ReadSingleMessageAsync(pipe.Reader, AllocateRequest.Parser, 1024, default).AsTask();
+        var beforeEnd = reading.IsCompleted;
+        await pipe.Writer.CompleteAsync();
+        var message = await reading.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.False(beforeEnd);
+        Assert.Equal(Request("GPU-a"), message);
+    }
+
+    [Fact]
+    public async Task ReadSingleMessageAsync_StrayByteInLaterWrite_ThrowsInternal()
+    {
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(GrpcFraming.Frame(Request("GPU-a")));
+
+        var reading = GrpcFraming.ReadSingleMessageAsync(pipe.Reader, AllocateRequest.Parser, 1024, default).AsTask();
+        await pipe.Writer.WriteAsync(new byte[] { 0 });
+        var ex = await Assert.ThrowsAsync<RpcException>(() => reading.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(GrpcStatusCode.Internal, ex.StatusCode);
+        Assert.Contains("additional data after the request message", ex.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadSingleMessageAsync_NoMessageBeforeEnd_ThrowsInternal()
+    {
+        var reader = PipeReader.Create(new ReadOnlySequence<byte>(Array.Empty<byte>()));
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            GrpcFraming.ReadSingleMessageAsync(reader, AllocateRequest.Parser, 1024, default).AsTask());
+
+        Assert.Equal(GrpcStatusCode.Internal, ex.StatusCode);
+    }
+
+    [Fact]
     public void Frame_Message_WritesFlagAndBigEndianLength()
     {
         var message = Request("GPU-a");

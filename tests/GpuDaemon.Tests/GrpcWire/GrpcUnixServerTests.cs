@@ -1,5 +1,6 @@
-using GpuDaemon.DevicePlugin.Api;
+using System.Diagnostics;
 using System.Net;
+using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.GrpcWire.Internal;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
@@ -9,8 +10,15 @@ namespace GpuDaemon.Tests.GrpcWire;
 
 public sealed class GrpcUnixServerTests
 {
+    private const string AllocatePath = "/v1beta1.DevicePlugin/Allocate";
+    private const string ListAndWatchPath = "/v1beta1.DevicePlugin/ListAndWatch";
+
     private static AllocateRequest Request(params string[] ids) =>
         new() { ContainerRequests = { new ContainerAllocateRequest { DevicesIds = { ids } } } };
+
+    /// <summary>One framed request message for a unary (Allocate) or server-streaming (ListAndWatch) method.</summary>
+    private static byte[] OneRequest(string path) =>
+        GrpcFraming.Frame(path == ListAndWatchPath ? new Empty() : Request("GPU-a"));
 
     [Fact]
     public async Task StartAsync_StaleSocketFile_ReplacesItAndServesWithOwnerOnlyMode()
@@ -210,6 +218,66 @@ public sealed class GrpcUnixServerTests
         Assert.Contains("grpc-timeout", response.GrpcMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(AllocatePath)]
+    [InlineData(ListAndWatchPath)]
+    public async Task Dispatch_TwoMessagesInOneDataFrame_InternalAndHandlerNotCalled(string path)
+    {
+        var service = new CountingService();
+        await using var harness = await ServerHarness.StartAsync(service.Map());
+        using var raw = new RawHttp2Client(harness.SocketPath);
+        var one = OneRequest(path);
+
+        var response = await raw.PostAsync(path, [.. one, .. one]);
+
+        AssertRejectedForExtraData(response, service);
+    }
+
+    [Theory]
+    [InlineData(AllocatePath)]
+    [InlineData(ListAndWatchPath)]
+    public async Task Dispatch_TwoMessagesInTwoDataFrames_InternalAndHandlerNotCalled(string path)
+    {
+        var service = new CountingService();
+        await using var harness = await ServerHarness.StartAsync(service.Map());
+        using var raw = new RawHttp2Client(harness.SocketPath);
+        var one = OneRequest(path);
+
+        var response = await raw.PostAsync(path, [.. one, .. one], chunkSize: one.Length);
+
+        AssertRejectedForExtraData(response, service);
+    }
+
+    [Theory]
+    [InlineData(AllocatePath)]
+    [InlineData(ListAndWatchPath)]
+    public async Task Dispatch_MessageThenThreeStrayBytes_InternalAndHandlerNotCalled(string path)
+    {
+        var service = new CountingService();
+        await using var harness = await ServerHarness.StartAsync(service.Map());
+        using var raw = new RawHttp2Client(harness.SocketPath);
+
+        var response = await raw.PostAsync(path, [.. OneRequest(path), 0, 0, 0]);
+
+        AssertRejectedForExtraData(response, service);
+    }
+
+    [Theory]
+    [InlineData(AllocatePath)]
+    [InlineData(ListAndWatchPath)]
+    public async Task Dispatch_OneMessageSplitAcrossDataFrames_HandlerCalledOnceAndOk(string path)
+    {
+        var service = new CountingService();
+        await using var harness = await ServerHarness.StartAsync(service.Map());
+        using var raw = new RawHttp2Client(harness.SocketPath);
+
+        var response = await raw.PostAsync(path, OneRequest(path), chunkSize: 2);
+
+        Assert.Equal("0", response.GrpcStatus);
+        Assert.Equal(1, service.Calls);
+        Assert.NotEmpty(response.Body);
+    }
+
     [Fact]
     public async Task ServerStreaming_ClientCancelsMidStream_HandlerTokenCancelled()
     {
@@ -251,7 +319,7 @@ public sealed class GrpcUnixServerTests
     }
 
     [Fact]
-    public async Task ServerStreaming_ServerStops_StreamEndsCleanlyForClient()
+    public async Task ServerStreaming_ServerStopsMidStream_ClientGetsUnavailableAfterMessagesSoFar()
     {
         var service = new InteropTestService();
         await using var harness = await ServerHarness.StartAsync(service.Map());
@@ -297,8 +365,12 @@ public sealed class GrpcUnixServerTests
         var request = GrpcFraming.Frame(new PreStartContainerRequest { DevicesIds = { "slow" } });
 
         var call = raw.PostAsync("/v1beta1.DevicePlugin/PreStartContainer", request, headers: new Dictionary<string, string> { ["grpc-timeout"] = "5S" });
+        // The clock has to move after the server has set its deadline timer, and nothing says when that is: keep
+        // advancing, but give up on real time so a call that never ends fails the test instead of hanging the run.
+        var waited = Stopwatch.StartNew();
         while (!call.IsCompleted)
         {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), "the call did not end within 15 s although the server clock kept passing its 5 s grpc-timeout");
             clock.Advance(TimeSpan.FromSeconds(1));
             await Task.WhenAny(call, Task.Delay(10));
         }
@@ -306,5 +378,32 @@ public sealed class GrpcUnixServerTests
         var response = await call;
         Assert.Equal("4", response.GrpcStatus);
         Assert.True(service.DeadlineCancelled.IsCompleted);
+    }
+
+    private static void AssertRejectedForExtraData(RawHttp2Client.RawResponse response, CountingService service)
+    {
+        Assert.Equal("13", response.GrpcStatus);
+        Assert.Equal("additional data after the request message; this method takes exactly one message", response.GrpcMessage);
+        Assert.Equal(0, service.Calls);
+    }
+
+    /// <summary>Allocate and ListAndWatch handlers that only count their calls, so a test can tell whether a request reached one.</summary>
+    private sealed class CountingService
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public GrpcServiceMap Map() => new GrpcServiceMap()
+            .MapUnary(DevicePluginApi.Allocate, (_, _) =>
+            {
+                Interlocked.Increment(ref _calls);
+                return Task.FromResult(new AllocateResponse());
+            })
+            .MapServerStreaming(DevicePluginApi.ListAndWatch, async (_, writer, call) =>
+            {
+                Interlocked.Increment(ref _calls);
+                await writer.WriteAsync(new ListAndWatchResponse { Devices = { new Device { ID = "GPU-a", Health = "Healthy" } } }, call.CancellationToken);
+            });
     }
 }
