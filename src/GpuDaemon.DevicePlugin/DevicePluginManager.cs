@@ -26,6 +26,7 @@ public sealed partial class DevicePluginManager : IHostedService, IAsyncDisposab
     private readonly ChangeSignal _directoryChanged = new();
     private readonly ChangeSignal _optionsChanged = new();
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly IDisposable? _optionsSubscription;
     private PluginOptions _options;
     private FileSystemWatcher? _watcher;
@@ -91,6 +92,12 @@ public sealed partial class DevicePluginManager : IHostedService, IAsyncDisposab
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes this once per registration that resolves to it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _optionsSubscription?.Dispose();
         await StopAsync(CancellationToken.None);
         await StopAllAsync();

@@ -22,6 +22,7 @@ public sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyn
     private readonly Lock _gate = new();
     private readonly Dictionary<string, State> _states = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly IDisposable? _optionsSubscription;
     private HealthOptions _options;
     private ITimer? _probeTimer;
@@ -179,6 +180,12 @@ public sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyn
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes this once per registration that resolves to it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _optionsSubscription?.Dispose();
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();

@@ -25,6 +25,7 @@ internal sealed partial class ConfigReloadService(SettingsMonitor settings, Conf
 {
     private readonly ChangeSignal _requested = new();
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly Lock _gate = new();
     private string _why = string.Empty;
     private PosixSignalRegistration? _hangup;
@@ -68,6 +69,12 @@ internal sealed partial class ConfigReloadService(SettingsMonitor settings, Conf
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes this once per registration that resolves to it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();
     }
