@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace GpuDaemon.Cli.Settings;
 
@@ -25,7 +26,7 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
 
         if (!int.TryParse(value.Raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) || parsed < min || parsed > max)
         {
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{value.Origin}: '{value.Raw}' is not a whole number from {min} to {max}"));
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{value.Origin}: '{Shown(value.Raw)}' is not a whole number from {min} to {max}"));
         }
 
         return parsed;
@@ -42,13 +43,28 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
         {
             "true" or "1" or "yes" => true,
             "false" or "0" or "no" => false,
-            _ => throw new UsageException($"{value.Origin}: '{value.Raw}' is not true or false"),
+            _ => throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' is not true or false"),
         };
     }
 
-    /// <summary>A duration as <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, or plain seconds.</summary>
-    public TimeSpan GetDuration(string name, TimeSpan fallback)
+    /// <summary>
+    /// The longest duration <see cref="GetDuration(string, TimeSpan)"/> accepts (7 days): every interval and
+    /// period GpuDaemon has is seconds to hours, so a larger value is a typo (a unit missing or wrong).
+    /// </summary>
+    public static readonly TimeSpan DefaultMaxDuration = TimeSpan.FromDays(7);
+
+    /// <summary>A duration from 0 to <see cref="DefaultMaxDuration"/>; see <see cref="GetDuration(string, TimeSpan, TimeSpan, TimeSpan)"/>.</summary>
+    public TimeSpan GetDuration(string name, TimeSpan fallback) => GetDuration(name, fallback, TimeSpan.Zero, DefaultMaxDuration);
+
+    /// <summary>
+    /// A duration as <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, or plain seconds, from <paramref name="min"/> to
+    /// <paramref name="max"/> inclusive. Anything else (not a number, NaN, infinite, negative, out of range) is a
+    /// <see cref="UsageException"/> naming where the value came from.
+    /// </summary>
+    public TimeSpan GetDuration(string name, TimeSpan fallback, TimeSpan min, TimeSpan max)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(min, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, min);
         if (Find(name) is not { } value)
         {
             return fallback;
@@ -60,12 +76,30 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
             : raw.EndsWith('m') ? (raw[..^1], 60.0)
             : raw.EndsWith('h') ? (raw[..^1], 3600.0)
             : (raw, 1.0);
-        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || amount < 0 || double.IsInfinity(amount))
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || !double.IsFinite(amount))
         {
-            throw new UsageException($"{value.Origin}: '{value.Raw}' is not a duration such as 500ms, 30s or 5m");
+            throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' is not a duration such as 500ms, 30s or 5m");
         }
 
-        return TimeSpan.FromSeconds(amount * unit);
+        // Compared as ticks in double, so no value, however large, can overflow TimeSpan.
+        var ticks = Math.Round(amount * unit * TimeSpan.TicksPerSecond);
+        if (!(ticks >= min.Ticks && ticks <= max.Ticks))
+        {
+            throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' must be between {FormatDuration(min)} and {FormatDuration(max)}");
+        }
+
+        return ticks >= long.MaxValue ? TimeSpan.MaxValue : TimeSpan.FromTicks((long)ticks);
+    }
+
+    /// <summary>A duration as this class reads it back: the largest of h, m, s, ms that states it exactly.</summary>
+    public static string FormatDuration(TimeSpan duration)
+    {
+        var ticks = duration.Ticks;
+        return ticks == 0 ? "0s"
+            : ticks % TimeSpan.TicksPerHour == 0 ? Invariant($"{ticks / TimeSpan.TicksPerHour}h")
+            : ticks % TimeSpan.TicksPerMinute == 0 ? Invariant($"{ticks / TimeSpan.TicksPerMinute}m")
+            : ticks % TimeSpan.TicksPerSecond == 0 ? Invariant($"{ticks / TimeSpan.TicksPerSecond}s")
+            : Invariant($"{duration.TotalMilliseconds}ms");
     }
 
     /// <summary>A comma-separated list of whole numbers.</summary>
@@ -82,7 +116,7 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
         {
             if (!int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
             {
-                throw new UsageException($"{value.Origin}: '{item}' in '{value.Raw}' is not a whole number; give a list like 13,31,43");
+                throw new UsageException($"{value.Origin}: '{Shown(item)}' in '{Shown(value.Raw)}' is not a whole number; give a list like 13,31,43");
             }
 
             result.Add(parsed);
@@ -99,6 +133,37 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
         }
 
         var match = allowed.FirstOrDefault(a => string.Equals(a, value.Raw, StringComparison.OrdinalIgnoreCase));
-        return match ?? throw new UsageException($"{value.Origin}: '{value.Raw}' is not one of {string.Join(", ", allowed)}");
+        return match ?? throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' is not one of {string.Join(", ", allowed)}");
     }
+
+    /// <summary>
+    /// A value as quoted in a one-line error: control characters (a newline in a quoted YAML value) escaped,
+    /// and cut to <see cref="MaxShownLength"/> characters so a huge value cannot bury the message.
+    /// </summary>
+    internal static string Shown(string raw)
+    {
+        var builder = new StringBuilder(Math.Min(raw.Length, MaxShownLength + 8));
+        foreach (var c in raw)
+        {
+            if (builder.Length >= MaxShownLength)
+            {
+                return builder.Append('…').ToString();
+            }
+
+            _ = c switch
+            {
+                '\n' => builder.Append("\\n"),
+                '\r' => builder.Append("\\r"),
+                '\t' => builder.Append("\\t"),
+                _ when char.IsControl(c) || c is '\u2028' or '\u2029' => builder.Append(Invariant($"\\u{(int)c:x4}")),
+                _ => builder.Append(c),
+            };
+        }
+
+        return builder.ToString();
+    }
+
+    private const int MaxShownLength = 80;
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -13,6 +13,12 @@ public sealed partial class SimulatedBackend : IGpuBackend
     /// <summary>How often the file is re-read in case no change notification arrives (some mounts send none).</summary>
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The largest scenario file read, in bytes (4 MiB): 64 GPUs with long Xid histories take well under 1 MiB;
+    /// a larger file is the wrong path and is refused rather than read whole into memory on every change.
+    /// </summary>
+    public const long MaxScenarioFileBytes = 4L * 1024 * 1024;
+
     private readonly Lock _gate = new();
     private readonly string? _path;
     private readonly SimulationScenario? _fixed;
@@ -74,7 +80,11 @@ public sealed partial class SimulatedBackend : IGpuBackend
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            if (!FileChangeMonitor.TryReadAllText(path, MaxScenarioFileBytes, out text))
+            {
+                throw new DeviceBackendException(string.Create(CultureInfo.InvariantCulture,
+                    $"simulation file {path} is larger than {MaxScenarioFileBytes / 1024 / 1024} MiB, the most GpuDaemon reads; check that the path names the scenario file"));
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -86,7 +96,14 @@ public sealed partial class SimulatedBackend : IGpuBackend
             Apply(ScenarioReader.Parse(text, path), initial: true);
         }
 
-        _monitor = new FileChangeMonitor(path, text, ApplyText, _timeProvider, _pollInterval, _logger, _useChangeNotifications);
+        // No quiet period: a fault written into the file reaches the plugin at once (writers replace the file whole).
+        _monitor = new FileChangeMonitor(path, text, ApplyText, _timeProvider, new FileChangeMonitorOptions
+        {
+            PollInterval = _pollInterval,
+            QuietPeriod = TimeSpan.Zero,
+            MaxBytes = MaxScenarioFileBytes,
+            UseChangeNotifications = _useChangeNotifications,
+        }, _logger);
         return Task.CompletedTask;
     }
 

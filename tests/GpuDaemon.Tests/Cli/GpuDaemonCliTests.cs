@@ -147,7 +147,7 @@ public sealed class GpuDaemonCliTests
     }
 
     [Theory]
-    [InlineData("simulate: [1, 2\n", "is not valid YAML at line")]
+    [InlineData("simulate: \"2\n", "is not valid YAML at line")]
     [InlineData("simulat: 2\n", "line 1: unknown setting 'simulat'")]
     [InlineData("- 2\n", "must be a mapping")]
     [InlineData("simulate:\n  count: 2\n", "'simulate' must be a single value")]

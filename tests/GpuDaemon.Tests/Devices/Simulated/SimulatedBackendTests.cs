@@ -234,6 +234,51 @@ public sealed class SimulatedBackendTests : IDisposable
     }
 
     [Fact]
+    public async Task Poll_Edit_AppliedAtFirstPollWithoutQuietPeriod()
+    {
+        var scenario = Scenario(1);
+        var path = Write(scenario);
+        await using var backend = await StartFile(path);
+
+        scenario.Gpus[0].Healthy = false;
+        Write(scenario);
+        _clock.Advance(Poll);
+
+        // Fault injection must reach the plugin at once: the simulation applies a change with no quiet period.
+        Assert.False(backend.ProbeHealth("GPU-0").Healthy);
+    }
+
+    [Fact]
+    public async Task StartAsync_FileLargerThanLimit_ErrorNamesPathAndLimit()
+    {
+        var path = _dir.File("scenario.json");
+        using (var file = File.Create(path))
+        {
+            file.SetLength(SimulatedBackend.MaxScenarioFileBytes + 1);
+        }
+
+        await using var backend = SimulatedBackend.FromFile(path, _clock, TestLogging.Logger, Poll, useChangeNotifications: false);
+
+        var ex = await Assert.ThrowsAsync<DeviceBackendException>(() => backend.StartAsync(default));
+        Assert.Equal($"simulation file {path} is larger than 4 MiB, the most GpuDaemon reads; check that the path names the scenario file", ex.Message);
+    }
+
+    [Fact]
+    public async Task Poll_FileGrowsPastLimit_PreviousScenarioKept()
+    {
+        var path = Write(Scenario(2));
+        await using var backend = await StartFile(path);
+
+        using (var file = File.OpenWrite(path))
+        {
+            file.SetLength(SimulatedBackend.MaxScenarioFileBytes + 1);
+        }
+
+        Assert.False(backend.Reload());
+        Assert.Equal(2, backend.Inventory.Gpus.Count);
+    }
+
+    [Fact]
     public async Task Inventory_MigScenario_ReportsInstances()
     {
         var path = Write(Scenario(1, g => g.Mig = new SimulatedMig
