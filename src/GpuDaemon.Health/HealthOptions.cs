@@ -1,3 +1,5 @@
+using GpuDaemon.Devices;
+
 namespace GpuDaemon.Health;
 
 /// <summary>How GPU health is judged. Immutable; a config reload makes a new one.</summary>

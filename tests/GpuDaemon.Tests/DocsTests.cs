@@ -1,3 +1,4 @@
+using GpuDaemon.Devices;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using GpuDaemon.Cli.Hosting;

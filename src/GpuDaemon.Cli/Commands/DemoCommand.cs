@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GpuDaemon.Cli.Demo;
 using GpuDaemon.Cli.Hosting;
+using GpuDaemon.Health;
 using Microsoft.Extensions.Hosting;
 
 namespace GpuDaemon.Cli.Commands;
@@ -27,7 +28,7 @@ internal static class DemoCommand
             var settings = settingsSpec.Load(parse, environment);
             var options = new DemoOptions(
                 settings.GetInt("gpus", 2, 64) ?? 8,
-                settings.GetDuration(HealthFlags.RecoveryPeriod, TimeSpan.FromSeconds(3)),
+                settings.GetDuration(HealthFlags.RecoveryPeriod, TimeSpan.FromSeconds(3), TimeSpan.Zero, HealthOptions.MaxRecoveryPeriod),
                 StayUp: !parse.GetValue(exit));
             IHost BuildHost(ServeSettings serve)
             {

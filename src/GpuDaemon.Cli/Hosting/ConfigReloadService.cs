@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using GpuDaemon.Cli.Settings;
 using GpuDaemon.Devices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,6 +14,9 @@ internal sealed record ConfigReloadOptions(string? ConfigPath)
 
     /// <summary>A change is applied once the file has stayed the same this long, so a half-written file never is.</summary>
     public TimeSpan QuietPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Off in tests that drive the file checks by clock alone.</summary>
+    public bool UseChangeNotifications { get; init; } = true;
 }
 
 /// <summary>
@@ -42,7 +46,8 @@ internal sealed partial class ConfigReloadService(SettingsMonitor settings, Conf
         });
         if (options.ConfigPath is { } path)
         {
-            _fileMonitor = new FileChangeMonitor(path, ReadOrNull(path), _ => Request(path + " changed"), timeProvider, options.PollInterval, logger);
+            var watch = new FileChangeMonitorOptions { PollInterval = options.PollInterval, QuietPeriod = options.QuietPeriod, MaxBytes = ConfigFileReader.MaxFileBytes, UseChangeNotifications = options.UseChangeNotifications };
+            _fileMonitor = new FileChangeMonitor(path, ReadOrNull(path), _ => Request(path + " changed"), timeProvider, watch, logger);
         }
 
         return Task.CompletedTask;
@@ -104,11 +109,12 @@ internal sealed partial class ConfigReloadService(SettingsMonitor settings, Conf
         }
     }
 
+    /// <summary>The content in force at start, so an unchanged file is not reloaded; null if it cannot be read now.</summary>
     private static string? ReadOrNull(string path)
     {
         try
         {
-            return File.ReadAllText(path);
+            return FileChangeMonitor.TryReadAllText(path, ConfigFileReader.MaxFileBytes, out var text) ? text : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -1,3 +1,4 @@
+using GpuDaemon.Devices;
 using System.CommandLine;
 using GpuDaemon.Cli.Settings;
 using GpuDaemon.Health;
@@ -28,14 +29,13 @@ internal static class HealthFlags
         {
             HealthChecks = settings.GetBool(HealthChecks, Defaults.HealthChecks),
             IgnoredXids = settings.GetIntList(IgnoredXids) ?? HealthOptions.DefaultIgnoredXids,
-            RecoveryPeriod = settings.GetDuration(RecoveryPeriod, Defaults.RecoveryPeriod),
-            ProbeInterval = settings.GetDuration(ProbeInterval, Defaults.ProbeInterval),
+            RecoveryPeriod = settings.GetDuration(RecoveryPeriod, Defaults.RecoveryPeriod, TimeSpan.Zero, HealthOptions.MaxRecoveryPeriod),
+            ProbeInterval = settings.GetDuration(ProbeInterval, Defaults.ProbeInterval, HealthOptions.MinProbeInterval, HealthOptions.MaxProbeInterval),
         };
 
         if (options.Problem() is { } problem)
         {
-            var origin = settings.Find(problem.StartsWith(ProbeInterval, StringComparison.Ordinal) ? ProbeInterval : RecoveryPeriod)?.Origin;
-            throw new UsageException(origin is null ? problem : $"{origin}: {problem}");
+            throw new UsageException(problem);
         }
 
         return options;

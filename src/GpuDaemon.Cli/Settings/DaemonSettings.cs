@@ -1,3 +1,4 @@
+using GpuDaemon.Devices;
 using System.Globalization;
 using System.Text;
 
@@ -85,21 +86,10 @@ public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> val
         var ticks = Math.Round(amount * unit * TimeSpan.TicksPerSecond);
         if (!(ticks >= min.Ticks && ticks <= max.Ticks))
         {
-            throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' must be between {FormatDuration(min)} and {FormatDuration(max)}");
+            throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' must be between {Durations.Format(min)} and {Durations.Format(max)}");
         }
 
         return ticks >= long.MaxValue ? TimeSpan.MaxValue : TimeSpan.FromTicks((long)ticks);
-    }
-
-    /// <summary>A duration as this class reads it back: the largest of h, m, s, ms that states it exactly.</summary>
-    public static string FormatDuration(TimeSpan duration)
-    {
-        var ticks = duration.Ticks;
-        return ticks == 0 ? "0s"
-            : ticks % TimeSpan.TicksPerHour == 0 ? Invariant($"{ticks / TimeSpan.TicksPerHour}h")
-            : ticks % TimeSpan.TicksPerMinute == 0 ? Invariant($"{ticks / TimeSpan.TicksPerMinute}m")
-            : ticks % TimeSpan.TicksPerSecond == 0 ? Invariant($"{ticks / TimeSpan.TicksPerSecond}s")
-            : Invariant($"{duration.TotalMilliseconds}ms");
     }
 
     /// <summary>A comma-separated list of whole numbers.</summary>

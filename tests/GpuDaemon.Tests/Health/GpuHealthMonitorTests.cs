@@ -1,6 +1,7 @@
 using GpuDaemon.Devices;
 using GpuDaemon.Devices.Simulated;
 using GpuDaemon.Health;
+using GpuDaemon.Tests.Nvidia.StandIns;
 using GpuDaemon.Tests.TestSupport;
 using Microsoft.Extensions.Logging;
 
@@ -228,6 +229,25 @@ public sealed class GpuHealthMonitorTests
 
         Assert.True(tracker.Verdict(Gpu0).Healthy);
         Assert.True(tracker.Changed.Version > seen);
+    }
+
+    [Fact]
+    public async Task ProbeTimer_NvmlGpuLostWithoutEvent_UnhealthyAtTheNextProbeOnly()
+    {
+        using var driver = new StandInDriver("gpus = 2");
+        var clock = new ManualTimeProvider();
+        await using var backend = await driver.StartBackendAsync(clock);
+        await using var monitor = new GpuHealthMonitor(backend, new TestOptionsMonitor<HealthOptions>(Config), clock, TestLogging.Factory.CreateLogger<GpuHealthMonitor>());
+        await monitor.StartAsync(default);
+        var uuid = backend.Inventory.Gpus[1].Uuid;
+
+        driver.Control.SetLost(1, lost: true);
+        Assert.True(monitor.Verdict(uuid).Healthy);
+        clock.Advance(Config.ProbeInterval);
+
+        Assert.False(monitor.Verdict(uuid).Healthy);
+        Assert.Contains("lost", monitor.Verdict(uuid).Reason, StringComparison.Ordinal);
+        Assert.True(monitor.Verdict(backend.Inventory.Gpus[0].Uuid).Healthy);
     }
 
     [Theory]

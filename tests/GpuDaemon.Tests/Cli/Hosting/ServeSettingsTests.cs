@@ -77,9 +77,10 @@ public sealed class ServeSettingsTests
     [InlineData("replicas", "0", "--replicas: '0' is not a whole number from 1 to 64")]
     [InlineData("mig-strategy", "all", "--mig-strategy: 'all' is not one of none, single, mixed")]
     [InlineData("rename-shared", "true", "rename-shared needs replicas > 1")]
-    [InlineData("probe-interval", "0.0005s", "--probe-interval: probe-interval 0.5ms is out of range: 100ms to 1h")]
-    [InlineData("probe-interval", "2h", "--probe-interval: probe-interval 2h is out of range")]
-    [InlineData("recovery-period", "25h", "--recovery-period: recovery-period 25h is out of range: 0s to 24h")]
+    [InlineData("probe-interval", "0.0005s", "--probe-interval: '0.0005s' must be between 100ms and 1h")]
+    [InlineData("probe-interval", "2h", "--probe-interval: '2h' must be between 100ms and 1h")]
+    [InlineData("recovery-period", "25h", "--recovery-period: '25h' must be between 0s and 24h")]
+    [InlineData("recovery-period", "99999999999h", "--recovery-period: '99999999999h' must be between 0s and 24h")]
     [InlineData("simulate", "-1", "--simulate: '-1' is not a whole number")]
     public void Bind_BadValue_UsageErrorNamingIt(string name, string value, string expected)
     {

@@ -103,9 +103,9 @@ public sealed class DaemonSettingsTests
     [InlineData(90_000, "90s")]
     [InlineData(300_000, "5m")]
     [InlineData(604_800_000, "168h")]
-    public void FormatDuration_Value_ShortestExactUnit(long milliseconds, string expected)
+    public void DurationsFormat_Value_ShortestExactUnit(long milliseconds, string expected)
     {
-        Assert.Equal(expected, DaemonSettings.FormatDuration(TimeSpan.FromMilliseconds(milliseconds)));
+        Assert.Equal(expected, GpuDaemon.Devices.Durations.Format(TimeSpan.FromMilliseconds(milliseconds)));
     }
 
     [Theory]

@@ -63,20 +63,23 @@ public sealed class NvmlBackendHealthTests
     }
 
     [Fact]
-    public async Task WatchEventsAsync_GpuLostWithoutEvent_IdleProbeYieldsLostThenRecovered()
+    public async Task ProbeHealth_GpuLostWithoutEvent_YieldsLostThenRecovered()
     {
         using var driver = new StandInDriver("gpus = 1");
         await using var backend = await driver.StartBackendAsync();
+        var uuid = backend.Inventory.Gpus[0].Uuid;
         using var stop = new CancellationTokenSource();
         var events = backend.WatchEventsAsync(stop.Token);
         var lost = events.FirstMatchAsync(e => e.Kind == DeviceEventKind.Lost);
 
         driver.Control.SetLost(0, lost: true);
-        await lost;
+        Assert.False(backend.ProbeHealth(uuid).Healthy);
+        Assert.Equal(uuid, (await lost).Uuid);
         var recovered = events.FirstMatchAsync(e => e.Kind == DeviceEventKind.Recovered);
         driver.Control.SetLost(0, lost: false);
+        Assert.True(backend.ProbeHealth(uuid).Healthy);
 
-        Assert.Equal(backend.Inventory.Gpus[0].Uuid, (await recovered).Uuid);
+        Assert.Equal(uuid, (await recovered).Uuid);
     }
 
     [Fact]
