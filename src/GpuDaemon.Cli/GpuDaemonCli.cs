@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GpuDaemon.Cli.Commands;
+using GpuDaemon.DevicePlugin.Planning;
 using GpuDaemon.Devices;
 
 namespace GpuDaemon.Cli;
@@ -37,7 +38,7 @@ public static class GpuDaemonCli
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken);
         }
-        catch (UsageException ex)
+        catch (Exception ex) when (ex is UsageException or PlanException)
         {
             await error.WriteLineAsync($"{GpuDaemonDefaults.ExecutableName}: {ex.Message}");
             return ExitCodes.Usage;

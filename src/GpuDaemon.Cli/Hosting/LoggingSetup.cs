@@ -19,6 +19,9 @@ public static class LoggingSetup
         logging.ClearProviders();
         logging.SetMinimumLevel(level);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        // The host logs a failed start with its stack trace; the command line already reports it as one line.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         if (format == "json")
         {

@@ -57,10 +57,21 @@ public sealed class ServeCommandTests
         await WriteConfigAsync(config, "simulate: 2\npreStartRequired: true\n");
         var after = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.Options.PreStartRequired && p.HealthyCount == 2, Wait);
 
-        await WriteConfigAsync(config, "simulate: 2\npreStartRequired: [broken\n");
-        await WriteConfigAsync(config, "simulate: 2\npreStartRequired: true\nreplicas: 0\n");
         Assert.Equal(ExitCodes.Ok, await serve.StopAsync());
         Assert.NotSame(before, after);
-        Assert.Same(after, kubelet.Find("nvidia.com/gpu"));
+    }
+
+    [Fact]
+    public async Task Serve_MigStrategyTheGpusCannotSatisfy_OneLineAndExitTwo()
+    {
+        using var dir = new TempDirectory();
+        var scenario = dir.File("scenario.json");
+        GpuDaemon.Devices.Simulated.ScenarioReader.WriteFile(scenario, Gpus.Scenario(2, s => Gpus.EnableMig(s.Gpus[1], "1g.10gb")));
+
+        var result = await CliRunner.RunAsync("serve", "--simulation", scenario, "--mig-strategy", "single", "--device-plugin-dir", dir.Path, "--log-level", "error");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal($"gpudaemon: mig-strategy single needs every GPU in MIG mode, but GPU 0 ({GpuDaemon.Devices.Simulated.DefaultScenario.UuidFor(0)}) is not; use mig-strategy mixed\n", result.Error);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.sock"));
     }
 }
