@@ -1,6 +1,6 @@
 namespace GpuDaemon.Cli;
 
-public static class ExitCodes
+internal static class ExitCodes
 {
     public const int Ok = 0;
 

@@ -6,7 +6,7 @@ using GpuDaemon.Devices;
 namespace GpuDaemon.Cli;
 
 /// <summary>The command line: parses, runs one command, and turns every failure into one line on stderr.</summary>
-public static class GpuDaemonCli
+internal static class GpuDaemonCli
 {
     public static RootCommand CreateRootCommand(TextWriter output, IEnvironment environment)
     {

@@ -1,7 +1,7 @@
 namespace GpuDaemon.Cli;
 
 /// <summary>Every default a user or a manifest may depend on, defined once.</summary>
-public static class GpuDaemonDefaults
+internal static class GpuDaemonDefaults
 {
     public const string ExecutableName = "gpudaemon";
 

@@ -1,7 +1,7 @@
 namespace GpuDaemon.Cli;
 
 /// <summary>The user asked for something that cannot work as given (exit code 2). The message is one line.</summary>
-public sealed class UsageException : Exception
+internal sealed class UsageException : Exception
 {
     public UsageException()
     {

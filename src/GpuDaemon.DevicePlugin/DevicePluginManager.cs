@@ -14,7 +14,7 @@ namespace GpuDaemon.DevicePlugin;
 /// and the options. When the GPUs or the options change, only resources whose devices or options changed are
 /// re-registered. Stopping stops serving, ends the ListAndWatch streams and removes the sockets.
 /// </summary>
-public sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable
+internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable
 {
     private readonly IGpuBackend _backend;
     private readonly IGpuHealth _health;

@@ -12,7 +12,7 @@ namespace GpuDaemon.Health;
 /// healthy again — no restart needed. Every transition is logged with its reason. This is the one probe
 /// loop of the process: backends probe only when asked.
 /// </summary>
-public sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyncDisposable
+internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan EventRetryDelay = TimeSpan.FromSeconds(1);
 

@@ -4,7 +4,7 @@ using GpuDaemon.Cli.Settings;
 namespace GpuDaemon.Cli.Commands;
 
 /// <summary>A command's setting options plus its --config, merged into <see cref="DaemonSettings"/> at run time.</summary>
-public sealed class CommandSettings
+internal sealed class CommandSettings
 {
     private readonly List<Option> _options;
     private readonly Option<string> _config = CommonOptions.Config();

@@ -8,7 +8,7 @@ namespace GpuDaemon.Cli.Commands;
 /// Options several commands share. Each call makes fresh instances; a command lists the ones that are
 /// settings (flag, environment variable and config key) in its <see cref="CommandSettings"/>.
 /// </summary>
-public static class CommonOptions
+internal static class CommonOptions
 {
     public static Option<string> Config() => new("--config")
     {

@@ -12,7 +12,7 @@ namespace GpuDaemon.Cli.Commands;
 /// <c>gpudaemon probe</c>: talk to a running device plugin as the kubelet would — options, devices with
 /// health and NUMA node, the preferred set for N, and the Allocate response.
 /// </summary>
-public static class ProbeCommand
+internal static class ProbeCommand
 {
     public static Command Create(TextWriter output)
     {
@@ -205,7 +205,7 @@ public static class ProbeCommand
 }
 
 /// <summary>The plugin could not be probed; the message says why and what to check.</summary>
-public sealed class ProbeException : Exception
+internal sealed class ProbeException : Exception
 {
     public ProbeException()
     {

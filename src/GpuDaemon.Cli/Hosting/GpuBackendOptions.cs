@@ -3,14 +3,14 @@ using GpuDaemon.Devices.Simulated;
 
 namespace GpuDaemon.Cli.Hosting;
 
-public enum BackendKind
+internal enum BackendKind
 {
     Simulated,
     Nvml,
 }
 
 /// <summary>Which device backend to use and how. Read once at start: a reload does not swap the GPUs' source.</summary>
-public sealed record GpuBackendOptions(BackendKind Backend, int? SimulateCount, string? SimulationFile, string DriverRoot)
+internal sealed record GpuBackendOptions(BackendKind Backend, int? SimulateCount, string? SimulationFile, string DriverRoot)
 {
     public const string BackendSetting = "backend";
     public const string SimulateSetting = "simulate";

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Console;
 namespace GpuDaemon.Cli.Hosting;
 
 /// <summary>Console logs on stderr (stdout is for command output), plain or one JSON object per line.</summary>
-public static class LoggingSetup
+internal static class LoggingSetup
 {
     public const string FormatSetting = "log-format";
     public const string LevelSetting = "log-level";

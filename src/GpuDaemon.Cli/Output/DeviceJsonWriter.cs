@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace GpuDaemon.Cli.Output;
 
-public static class DeviceJsonWriter
+internal static class DeviceJsonWriter
 {
     public static void Write(TextWriter output, DeviceReport report) =>
         output.WriteLine(JsonSerializer.Serialize(report, DeviceReportJsonContext.Default.DeviceReport));

@@ -4,7 +4,7 @@ using GpuDaemon.Devices;
 namespace GpuDaemon.Cli.Output;
 
 /// <summary>What <c>gpudaemon devices</c> reports: inventory, health and a telemetry reading per GPU.</summary>
-public sealed record DeviceReport(string Backend, DriverInfo Driver, IReadOnlyList<GpuReport> Gpus)
+internal sealed record DeviceReport(string Backend, DriverInfo Driver, IReadOnlyList<GpuReport> Gpus)
 {
     public static DeviceReport Collect(IGpuBackend backend)
     {
@@ -31,7 +31,7 @@ public sealed record DeviceReport(string Backend, DriverInfo Driver, IReadOnlyLi
     }
 }
 
-public sealed record GpuReport(GpuDevice Device, HealthProbe Health, GpuTelemetry? Telemetry);
+internal sealed record GpuReport(GpuDevice Device, HealthProbe Health, GpuTelemetry? Telemetry);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

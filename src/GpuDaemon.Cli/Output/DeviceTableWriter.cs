@@ -4,7 +4,7 @@ using GpuDaemon.Devices;
 namespace GpuDaemon.Cli.Output;
 
 /// <summary>Writes a <see cref="DeviceReport"/> as an aligned table for people.</summary>
-public static class DeviceTableWriter
+internal static class DeviceTableWriter
 {
     private static readonly string[] Headers = ["IDX", "UUID", "MODEL", "MEMORY", "PCI BUS ID", "DEVICE", "NUMA", "NVLINK", "MIG", "UTIL", "TEMP", "POWER", "HEALTH"];
 

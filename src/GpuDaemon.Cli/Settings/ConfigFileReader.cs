@@ -14,7 +14,7 @@ namespace GpuDaemon.Cli.Settings;
 /// The file is read event by event (YamlDotNet's parser, which keeps no recursion), and anything nested is
 /// refused at its first event, so a hostile file of deeply nested brackets costs one event, not the stack.
 /// </remarks>
-public static class ConfigFileReader
+internal static class ConfigFileReader
 {
     /// <summary>
     /// The largest config file read, in bytes (1 MiB). Every setting together fits in a few KB; a larger file

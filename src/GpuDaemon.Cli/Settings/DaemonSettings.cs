@@ -8,7 +8,7 @@ namespace GpuDaemon.Cli.Settings;
 /// The merged settings of one command: flags over environment over config file. Typed getters
 /// turn a bad value into a <see cref="UsageException"/> that names where the value came from.
 /// </summary>
-public sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> values)
+internal sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> values)
 {
     public static readonly DaemonSettings Empty = new(new Dictionary<string, SettingValue>());
 

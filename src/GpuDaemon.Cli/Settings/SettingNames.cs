@@ -6,7 +6,7 @@ namespace GpuDaemon.Cli.Settings;
 /// One naming rule for every setting: the flag <c>--log-format</c> is <c>logFormat</c> in a config file
 /// and <c>GPUDAEMON_LOG_FORMAT</c> in the environment.
 /// </summary>
-public static class SettingNames
+internal static class SettingNames
 {
     /// <summary>The setting's name: the flag without its dashes, e.g. <c>log-format</c>.</summary>
     public static string FromFlag(string flag) => flag.TrimStart('-');

@@ -1,4 +1,4 @@
 namespace GpuDaemon.Cli.Settings;
 
 /// <summary>A raw setting and where it came from, so an error can point at the flag, variable or file.</summary>
-public sealed record SettingValue(string Raw, string Origin);
+internal sealed record SettingValue(string Raw, string Origin);

@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace GpuDaemon.Cli.Settings;
 
 /// <summary>Merges a command's settings: explicit flags, then environment, then the config file.</summary>
-public static class SettingsLoader
+internal static class SettingsLoader
 {
     public static DaemonSettings Load(ParseResult parse, IReadOnlyList<Option> settingOptions, Option<string> configOption, IEnvironment environment)
     {

@@ -1,6 +1,6 @@
 namespace GpuDaemon.DevicePlugin.Allocation;
 
-public enum AllocationRefusal
+internal enum AllocationRefusal
 {
     /// <summary>The request itself is wrong: no devices, an unknown or repeated ID, more replicas than allowed.</summary>
     InvalidRequest,
@@ -13,7 +13,7 @@ public enum AllocationRefusal
 /// A refused Allocate or PreStartContainer, with a message for the pod's events that names the device and
 /// the reason. The serving edge maps <see cref="Refusal"/> to a gRPC status.
 /// </summary>
-public sealed class AllocationException : Exception
+internal sealed class AllocationException : Exception
 {
     public AllocationException()
     {

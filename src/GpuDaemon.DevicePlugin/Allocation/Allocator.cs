@@ -9,7 +9,7 @@ namespace GpuDaemon.DevicePlugin.Allocation;
 /// Answers Allocate and PreStartContainer for one resource. Every request is checked first; a refusal is an
 /// <see cref="AllocationException"/> that names the device and the reason, because the kubelet puts it in the pod's events.
 /// </summary>
-public sealed class Allocator
+internal sealed class Allocator
 {
     public const string VisibleDevicesEnv = "NVIDIA_VISIBLE_DEVICES";
     public const string VolumeMountDir = "/var/run/nvidia-container-devices";

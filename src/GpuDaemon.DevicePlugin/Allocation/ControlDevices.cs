@@ -1,7 +1,7 @@
 namespace GpuDaemon.DevicePlugin.Allocation;
 
 /// <summary>Device nodes a container needs beside its GPUs, added when they exist on the host.</summary>
-public static class ControlDevices
+internal static class ControlDevices
 {
     public static readonly IReadOnlyList<string> Paths =
         ["/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset"];

@@ -7,7 +7,7 @@ namespace GpuDaemon.DevicePlugin.Allocation;
 /// fewest NUMA nodes, then the lowest indices. Replicas: spread over physical GPUs or pack onto one.
 /// Deterministic: the same request always gets the same answer.
 /// </summary>
-public static class PreferredAllocator
+internal static class PreferredAllocator
 {
     public static IReadOnlyList<PluginDevice> Choose(IReadOnlyList<PluginDevice> available, IReadOnlyList<PluginDevice> mustInclude, int size, ReplicaPolicy policy)
     {

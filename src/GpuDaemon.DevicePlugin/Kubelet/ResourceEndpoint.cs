@@ -12,7 +12,7 @@ namespace GpuDaemon.DevicePlugin.Kubelet;
 /// and when the kubelet restarts (it deletes every socket, then recreates kubelet.sock) serves again and
 /// re-registers. A missing or refusing kubelet is retried with capped backoff, never a reason to exit.
 /// </summary>
-public sealed partial class ResourceEndpoint
+internal sealed partial class ResourceEndpoint
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(5);

@@ -5,7 +5,7 @@ namespace GpuDaemon.DevicePlugin.Planning;
 /// <summary>
 /// One device as the kubelet sees it: a whole GPU, a MIG instance, or one time-slicing replica of either.
 /// </summary>
-public sealed record PluginDevice
+internal sealed record PluginDevice
 {
     /// <summary>The ID advertised in ListAndWatch and sent back in Allocate.</summary>
     public required string Id { get; init; }
@@ -25,7 +25,7 @@ public sealed record PluginDevice
 }
 
 /// <summary>One extended resource and the devices advertised for it.</summary>
-public sealed record ResourcePlan(string ResourceName, IReadOnlyList<PluginDevice> Devices)
+internal sealed record ResourcePlan(string ResourceName, IReadOnlyList<PluginDevice> Devices)
 {
     public bool SameDevicesAs(ResourcePlan other) =>
         ResourceName == other.ResourceName && Devices.Select(d => (d.Id, d.RuntimeId, d.NumaNode))

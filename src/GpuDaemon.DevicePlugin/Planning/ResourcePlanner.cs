@@ -7,7 +7,7 @@ namespace GpuDaemon.DevicePlugin.Planning;
 /// Turns the GPUs into the resources to advertise: MIG strategy first, then time-slicing replicas.
 /// Pure: same inventory and config, same plan.
 /// </summary>
-public static class ResourcePlanner
+internal static class ResourcePlanner
 {
     public const string ReplicaSeparator = "::";
 

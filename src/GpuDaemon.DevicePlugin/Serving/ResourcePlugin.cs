@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace GpuDaemon.DevicePlugin.Serving;
 
 /// <summary>The DevicePlugin gRPC service for one resource: its device list, health stream and allocation.</summary>
-public sealed partial class ResourcePlugin
+internal sealed partial class ResourcePlugin
 {
     private readonly IGpuHealth _health;
     private readonly Allocator _allocator;

@@ -6,7 +6,7 @@ namespace GpuDaemon.Nvidia.Cuda;
 /// A CUDA context on one GPU. Every operation first makes it current on the calling thread, so it may
 /// be used from any thread (one at a time). Disposing destroys it, and with it its modules and memory.
 /// </summary>
-public sealed class CudaContext : IDisposable
+internal sealed class CudaContext : IDisposable
 {
     private readonly CudaApi _api;
     private nint _context;

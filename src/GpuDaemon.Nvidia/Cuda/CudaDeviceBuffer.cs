@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace GpuDaemon.Nvidia.Cuda;
 
 /// <summary>Device memory; dispose to free it.</summary>
-public sealed class CudaDeviceBuffer : IDisposable
+internal sealed class CudaDeviceBuffer : IDisposable
 {
     private readonly CudaApi _api;
     private readonly CudaContext _context;

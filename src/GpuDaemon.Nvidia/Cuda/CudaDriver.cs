@@ -7,7 +7,7 @@ namespace GpuDaemon.Nvidia.Cuda;
 /// The CUDA driver API, loaded through the same resolver as NVML: enough to find the GPUs, make a
 /// context, load PTX, move memory and run a kernel. Failures are <see cref="CudaException"/>s naming the call.
 /// </summary>
-public sealed class CudaDriver
+internal sealed class CudaDriver
 {
     private readonly CudaApi _api;
 

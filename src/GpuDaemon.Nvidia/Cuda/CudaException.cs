@@ -3,7 +3,7 @@ using System.Globalization;
 namespace GpuDaemon.Nvidia.Cuda;
 
 /// <summary>A CUDA driver call that did not succeed: which function, which code, and the driver's name and words for it.</summary>
-public sealed class CudaException : Exception
+internal sealed class CudaException : Exception
 {
     public CudaException()
     {

@@ -4,7 +4,7 @@ namespace GpuDaemon.Nvidia.Cuda;
 /// A kernel's arguments in order. Each sits in its own 8-byte slot (little-endian, so a 4-byte argument
 /// reads correctly from the slot's start), and the launch passes the driver one pointer per slot.
 /// </summary>
-public sealed class CudaKernelArguments
+internal sealed class CudaKernelArguments
 {
     private readonly List<ulong> _slots = [];
 

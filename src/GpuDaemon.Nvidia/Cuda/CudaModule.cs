@@ -3,7 +3,7 @@ using System.Text;
 namespace GpuDaemon.Nvidia.Cuda;
 
 /// <summary>A loaded module; dispose to unload it.</summary>
-public sealed class CudaModule : IDisposable
+internal sealed class CudaModule : IDisposable
 {
     private readonly CudaApi _api;
     private readonly CudaContext _context;
@@ -40,4 +40,4 @@ public sealed class CudaModule : IDisposable
 }
 
 /// <summary>A kernel handle; valid while its module is loaded.</summary>
-public readonly record struct CudaFunction(string Name, nint Handle);
+internal readonly record struct CudaFunction(string Name, nint Handle);

@@ -1,7 +1,7 @@
 namespace GpuDaemon.Nvidia.Cuda;
 
 /// <summary>The CUDA driver's result codes (<c>CUresult</c>) GpuDaemon names; values as in the public header. Others still arrive as numbers.</summary>
-public enum CudaResult
+internal enum CudaResult
 {
     Success = 0,
     InvalidValue = 1,

@@ -13,7 +13,7 @@ public interface IHostFileSystem
 }
 
 /// <summary>The real file system.</summary>
-public sealed class PhysicalHostFileSystem : IHostFileSystem
+internal sealed class PhysicalHostFileSystem : IHostFileSystem
 {
     public static readonly PhysicalHostFileSystem Instance = new();
 

@@ -7,7 +7,7 @@ namespace GpuDaemon.Nvidia.Loading;
 /// native calls may still be in flight on other threads when its user is disposed, and the driver's
 /// libraries are meant to be loaded once.
 /// </summary>
-public sealed class LoadedLibrary
+internal sealed class LoadedLibrary
 {
     private readonly nint _handle;
 

@@ -9,7 +9,7 @@ namespace GpuDaemon.Nvidia.Loading;
 /// driver folder and the ordinary loader search. A library that cannot be loaded is reported as one
 /// line naming the file, every place searched, and the usual remedies.
 /// </summary>
-public sealed class NativeLibraryResolver
+internal sealed class NativeLibraryResolver
 {
     /// <summary>Where NVIDIA's GPU operator puts a containerised driver on the host.</summary>
     public const string OperatorDriverRoot = "/run/nvidia/driver";

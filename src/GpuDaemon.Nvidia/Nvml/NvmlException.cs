@@ -3,7 +3,7 @@ using System.Globalization;
 namespace GpuDaemon.Nvidia.Nvml;
 
 /// <summary>An NVML call that did not succeed: which function, which code, and NVML's own words for it.</summary>
-public sealed class NvmlException : Exception
+internal sealed class NvmlException : Exception
 {
     public NvmlException()
     {

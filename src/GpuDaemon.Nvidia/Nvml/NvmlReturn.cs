@@ -40,7 +40,7 @@ public enum NvmlReturn
     Unknown = 999,
 }
 
-public static class NvmlReturnExtensions
+internal static class NvmlReturnExtensions
 {
     /// <summary>The header's name for the code, e.g. <c>NVML_ERROR_GPU_IS_LOST</c>; codes newer than GpuDaemon read as a number.</summary>
     public static string ConstantName(this NvmlReturn code)

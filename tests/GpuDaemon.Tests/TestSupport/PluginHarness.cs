@@ -11,7 +11,7 @@ namespace GpuDaemon.Tests.TestSupport;
 /// device-plugin dir, on real time (registration, sockets and streams are real); faults come from a
 /// scenario file edited by the test. Started and stopped as serve's host does: backend, health, plugin.
 /// </summary>
-public sealed class PluginHarness : IAsyncDisposable
+internal sealed class PluginHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
