@@ -169,6 +169,11 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
 
         if (!cancellationToken.IsCancellationRequested)
         {
+            lock (_gate)
+            {
+                WatchDirectory(config.DevicePluginDir);
+            }
+
             Apply(plans, config);
         }
     }
@@ -232,8 +237,16 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
         && a.DevicePluginDir == b.DevicePluginDir
         && a.KubeletCheckInterval == b.KubeletCheckInterval;
 
+    /// <summary>Watches the device-plugin directory for kubelet restarts; again from scratch when a reload moves it.</summary>
     private void WatchDirectory(string directory)
     {
+        if (_watcher?.Path == directory)
+        {
+            return;
+        }
+
+        _watcher?.Dispose();
+        _watcher = null;
         try
         {
             _watcher = new FileSystemWatcher(directory)
