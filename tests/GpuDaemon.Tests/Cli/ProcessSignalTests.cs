@@ -21,32 +21,13 @@ public sealed class ProcessSignalTests
         await kubelet.StartAsync();
 
         using var serve = Process.Start(GpuDaemonProcess("serve", "--config", config, "--device-plugin-dir", plugins))!;
-        var stderr = new List<string>();
-        var reloaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        serve.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (stderr)
-            {
-                stderr.Add(e.Data);
-            }
-
-            if (e.Data.Contains("Config reloaded (SIGHUP)", StringComparison.Ordinal))
-            {
-                reloaded.TrySetResult();
-            }
-        };
-        serve.BeginErrorReadLine();
+        var stderr = new StderrLines(serve);
         try
         {
             var plugin = await kubelet.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2, Wait);
 
             Signal("HUP", serve.Id);
-            await reloaded.Task.WaitAsync(Wait);
+            await stderr.WaitForAsync("Config reloaded (SIGHUP)", 1, Wait);
             Assert.False(serve.HasExited);
 
             Signal("TERM", serve.Id);
