@@ -32,16 +32,45 @@ public static class ProcessMemory
         return 0;
     }
 
-    /// <summary>How many file descriptors <paramref name="pid"/> has open; -1 once the process is gone.</summary>
+    /// <summary>
+    /// How many file descriptors <paramref name="pid"/> has open, not counting loaded assemblies, their symbols
+    /// and native libraries (the runtime maps each once, as code first needs it, and never closes it); -1 once it is gone.
+    /// </summary>
     public static int OpenFileDescriptors(int pid)
     {
         try
         {
-            return Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
+            return Directory.GetFileSystemEntries($"/proc/{pid}/fd").Count(fd => !IsLoadedCode(new FileInfo(fd).LinkTarget));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return -1;
         }
+    }
+
+    private static bool IsLoadedCode(string? target) =>
+        target is not null && (target.EndsWith(".dll", StringComparison.Ordinal) || target.EndsWith(".pdb", StringComparison.Ordinal) || target.Contains(".so", StringComparison.Ordinal));
+
+    /// <summary>The kinds of <paramref name="pid"/>'s open descriptors (socket, pipe, anon_inode:…, a path, loaded code), counted.</summary>
+    public static string DescribeFileDescriptors(int pid)
+    {
+        var kinds = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var fd in Directory.GetFileSystemEntries($"/proc/{pid}/fd"))
+            {
+                var target = new FileInfo(fd).LinkTarget ?? "?";
+                var kind = IsLoadedCode(target) ? "loaded code"
+                    : target.StartsWith('/') ? target
+                    : target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("pipe:", StringComparison.Ordinal) ? target[..target.IndexOf(':', StringComparison.Ordinal)]
+                    : target;
+                kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"));
     }
 }
