@@ -24,6 +24,9 @@ public sealed partial class FileChangeMonitor : IDisposable
     /// <summary>The entry a ConfigMap mount swaps atomically on an update; the mounted files are symlinks through it.</summary>
     private const string ConfigMapDataEntry = "..data";
 
+    /// <summary>One read's size (16 KiB): a config or scenario file takes a few reads, and the buffer is pooled.</summary>
+    private const int ReadChunkBytes = 16 * 1024;
+
     private readonly string _path;
     private readonly string _fileName;
     private readonly Action<string> _onChange;
@@ -140,15 +143,25 @@ public sealed partial class FileChangeMonitor : IDisposable
     /// <exception cref="UnauthorizedAccessException">The file may not be read, or is a directory.</exception>
     public static bool TryReadAllText(string path, long maxBytes, out string text)
     {
-        text = string.Empty;
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+        return TryReadAllText(stream, maxBytes, out text);
+    }
+
+    /// <summary>
+    /// <see cref="TryReadAllText(string, long, out string)"/> on an open stream: a seekable one longer than
+    /// <paramref name="maxBytes"/> is refused unread, any other is read at most <paramref name="maxBytes"/> + 1 bytes.
+    /// </summary>
+    internal static bool TryReadAllText(Stream stream, long maxBytes, out string text)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        text = string.Empty;
         if (stream.CanSeek && stream.Length > maxBytes)
         {
             return false;
         }
 
         using var content = new MemoryStream();
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadChunkBytes);
         try
         {
             int read;

@@ -35,7 +35,7 @@ internal static class ConfigFileReader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"cannot read config file {path}: {DaemonSettings.Shown(ex.Message)}");
+            throw new UsageException($"cannot read config file {path}: {Excerpt.Of(ex.Message)}");
         }
 
         return Parse(text, path, knownNames);
@@ -54,7 +54,7 @@ internal static class ConfigFileReader
         catch (YamlException ex)
         {
             throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                $"{origin} is not valid YAML at line {ex.Start.Line}, column {ex.Start.Column}: {DaemonSettings.Shown(ex.Message)}"));
+                $"{origin} is not valid YAML at line {ex.Start.Line}, column {ex.Start.Column}: {Excerpt.Of(ex.Message)}"));
         }
     }
 
@@ -87,7 +87,7 @@ internal static class ConfigFileReader
             if (!byConfigKey.TryGetValue(key.Value, out var name))
             {
                 var known = string.Join(", ", byConfigKey.Keys.Order(StringComparer.Ordinal));
-                throw new UsageException(At(origin, key, $"unknown setting '{DaemonSettings.Shown(key.Value)}'; known settings: {known}"));
+                throw new UsageException(At(origin, key, $"unknown setting '{Excerpt.Of(key.Value)}'; known settings: {known}"));
             }
 
             if (keyLines.TryGetValue(key.Value, out var firstLine))

@@ -1,6 +1,5 @@
 using GpuDaemon.Devices;
 using System.Globalization;
-using System.Text;
 
 namespace GpuDaemon.Cli.Settings;
 
@@ -27,7 +26,7 @@ internal sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> v
 
         if (!int.TryParse(value.Raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) || parsed < min || parsed > max)
         {
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{value.Origin}: '{Shown(value.Raw)}' is not a whole number from {min} to {max}"));
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{value.Origin}: '{Excerpt.Of(value.Raw)}' is not a whole number from {min} to {max}"));
         }
 
         return parsed;
@@ -44,7 +43,7 @@ internal sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> v
         {
             "true" or "1" or "yes" => true,
             "false" or "0" or "no" => false,
-            _ => throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' is not true or false"),
+            _ => throw new UsageException($"{value.Origin}: '{Excerpt.Of(value.Raw)}' is not true or false"),
         };
     }
 
@@ -79,14 +78,14 @@ internal sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> v
             : (raw, 1.0);
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || !double.IsFinite(amount))
         {
-            throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' is not a duration such as 500ms, 30s or 5m");
+            throw new UsageException($"{value.Origin}: '{Excerpt.Of(value.Raw)}' is not a duration such as 500ms, 30s or 5m");
         }
 
         // Compared as ticks in double, so no value, however large, can overflow TimeSpan.
         var ticks = Math.Round(amount * unit * TimeSpan.TicksPerSecond);
         if (!(ticks >= min.Ticks && ticks <= max.Ticks))
         {
-            throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' must be between {Durations.Format(min)} and {Durations.Format(max)}");
+            throw new UsageException($"{value.Origin}: '{Excerpt.Of(value.Raw)}' must be between {Durations.Format(min)} and {Durations.Format(max)}");
         }
 
         return ticks >= long.MaxValue ? TimeSpan.MaxValue : TimeSpan.FromTicks((long)ticks);
@@ -106,7 +105,7 @@ internal sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> v
         {
             if (!int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
             {
-                throw new UsageException($"{value.Origin}: '{Shown(item)}' in '{Shown(value.Raw)}' is not a whole number; give a list like 13,31,43");
+                throw new UsageException($"{value.Origin}: '{Excerpt.Of(item)}' in '{Excerpt.Of(value.Raw)}' is not a whole number; give a list like 13,31,43");
             }
 
             result.Add(parsed);
@@ -123,37 +122,6 @@ internal sealed class DaemonSettings(IReadOnlyDictionary<string, SettingValue> v
         }
 
         var match = allowed.FirstOrDefault(a => string.Equals(a, value.Raw, StringComparison.OrdinalIgnoreCase));
-        return match ?? throw new UsageException($"{value.Origin}: '{Shown(value.Raw)}' is not one of {string.Join(", ", allowed)}");
+        return match ?? throw new UsageException($"{value.Origin}: '{Excerpt.Of(value.Raw)}' is not one of {string.Join(", ", allowed)}");
     }
-
-    /// <summary>
-    /// A value as quoted in a one-line error: control characters (a newline in a quoted YAML value) escaped,
-    /// and cut to <see cref="MaxShownLength"/> characters so a huge value cannot bury the message.
-    /// </summary>
-    internal static string Shown(string raw)
-    {
-        var builder = new StringBuilder(Math.Min(raw.Length, MaxShownLength + 8));
-        foreach (var c in raw)
-        {
-            if (builder.Length >= MaxShownLength)
-            {
-                return builder.Append('…').ToString();
-            }
-
-            _ = c switch
-            {
-                '\n' => builder.Append("\\n"),
-                '\r' => builder.Append("\\r"),
-                '\t' => builder.Append("\\t"),
-                _ when char.IsControl(c) || c is '\u2028' or '\u2029' => builder.Append(Invariant($"\\u{(int)c:x4}")),
-                _ => builder.Append(c),
-            };
-        }
-
-        return builder.ToString();
-    }
-
-    private const int MaxShownLength = 80;
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

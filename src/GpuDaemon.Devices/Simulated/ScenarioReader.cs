@@ -15,8 +15,11 @@ public static class ScenarioReader
         }
         catch (JsonException ex)
         {
-            var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
-            var line = ex.LineNumber is { } l ? string.Create(CultureInfo.InvariantCulture, $" (line {l + 1})") : string.Empty;
+            // The path can hold a property name from the file, so it is quoted as an excerpt like the rest.
+            var where = ex.Path is { Length: > 0 } path ? $" at {Excerpt.Of(path)}" : string.Empty;
+            var line = ex.LineNumber is { } l
+                ? string.Create(CultureInfo.InvariantCulture, $" (line {l + 1}, position {ex.BytePositionInLine + 1 ?? 1})")
+                : string.Empty;
             throw new DeviceBackendException($"simulation file {source} is not valid{where}{line}: {Describe(ex)}. See docs/simulation.md for the format.", ex);
         }
 
@@ -57,7 +60,7 @@ public static class ScenarioReader
 
             if (!uuids.Add(gpu.Uuid))
             {
-                throw Invalid(source, i, $"repeats uuid \"{gpu.Uuid}\"; every GPU needs its own");
+                throw Invalid(source, i, $"repeats uuid \"{Excerpt.Of(gpu.Uuid)}\"; every GPU needs its own");
             }
 
             if (gpu.MemoryMiB <= 0)
@@ -104,7 +107,7 @@ public static class ScenarioReader
             {
                 if (!uuids.Contains(peer) || peer == scenario.Gpus[i].Uuid)
                 {
-                    throw Invalid(source, i, $"lists nvlinkPeer \"{peer}\", which is not another GPU's uuid in this file");
+                    throw Invalid(source, i, $"lists nvlinkPeer \"{Excerpt.Of(peer)}\", which is not another GPU's uuid in this file");
                 }
             }
         }
@@ -113,6 +116,8 @@ public static class ScenarioReader
     private static DeviceBackendException Invalid(string source, int index, string problem) =>
         new(string.Create(CultureInfo.InvariantCulture, $"simulation file {source}: gpus[{index}] {problem}. See docs/simulation.md for the format."));
 
+    // The reader's own message, first sentence only, with the token it quotes (which comes from the file and
+    // can be megabytes of binary) cut to an escaped excerpt.
     private static string Describe(JsonException ex)
     {
         if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
@@ -125,8 +130,35 @@ public static class ScenarioReader
             return "the value has the wrong type (a number, true/false, text or list was expected)";
         }
 
-        return FirstSentence(ex.Message);
+        var message = ex.Message;
+        var suffix = message.LastIndexOf(LocationSuffix, StringComparison.Ordinal);
+        if (suffix >= 0)
+        {
+            message = message[..suffix];
+        }
+
+        // "'<token>' is an invalid JSON literal. Expected ...": the token ends at the last "' is " (the reader's
+        // own words after it hold none), however many quotes the token itself contains.
+        var tokenEnd = message.StartsWith('\'') ? message.LastIndexOf(TokenEnd, StringComparison.Ordinal) : -1;
+        if (tokenEnd > 0)
+        {
+            return $"'{Excerpt.Of(message[1..tokenEnd], TokenExcerptLength)}' {Excerpt.Of(FirstSentence(message[(tokenEnd + 2)..]))}";
+        }
+
+        return Excerpt.Of(FirstSentence(message));
     }
+
+    /// <summary>
+    /// How much of an invalid token is quoted (40 characters, half an excerpt): enough to recognise it, and the
+    /// error also names the file, the JSON path and the position, so the whole stays one line of about 200.
+    /// </summary>
+    private const int TokenExcerptLength = 40;
+
+    /// <summary>Where System.Text.Json's messages name the location, which the error already gives.</summary>
+    private const string LocationSuffix = " Path: ";
+
+    /// <summary>What follows the token a System.Text.Json reader message quotes first.</summary>
+    private const string TokenEnd = "' is ";
 
     private static string FirstSentence(string message)
     {

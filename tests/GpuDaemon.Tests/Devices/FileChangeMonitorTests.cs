@@ -277,6 +277,106 @@ public sealed class FileChangeMonitorTests : IDisposable
         Assert.False(FileChangeMonitor.TryReadAllText("/dev/zero", 1024 * 1024, out _));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(16 * 1024)]
+    [InlineData(1024 * 1024)]
+    public void TryReadAllText_UnseekableStreamOf100MB_ReadsAtMostLimitPlusOne(int limit)
+    {
+        // A pipe or a device says nothing of its size: only the bounded read protects memory.
+        using var stream = new CountingStream(HostileFiles.HugeBytes);
+
+        Assert.False(FileChangeMonitor.TryReadAllText(stream, limit, out var text));
+
+        Assert.Equal(string.Empty, text);
+        Assert.Equal(limit + 1, stream.BytesRead);
+    }
+
+    [Fact]
+    public void TryReadAllText_UnseekableStreamAtLimit_ReadWhole()
+    {
+        using var stream = new CountingStream(1000);
+
+        Assert.True(FileChangeMonitor.TryReadAllText(stream, 1000, out var text));
+
+        Assert.Equal(1000, text.Length);
+        Assert.Equal(1000, stream.BytesRead);
+    }
+
+    [Fact]
+    public void TryReadAllText_Sparse100MBFile_RefusedWithoutReadingIt()
+    {
+        var path = HostileFiles.Sparse(_dir.File("huge.yaml"));
+        var refused = true;
+
+        var allocated = HostileFiles.AllocatedBy(() => refused = !FileChangeMonitor.TryReadAllText(path, FileChangeMonitorOptions.DefaultMaxBytes, out _));
+
+        Assert.True(refused);
+        Assert.True(allocated < 64 * 1024, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void Poll_FileBecomesSparse100MB_OneLineWarningOnceThenOncePerMinuteNeverRead()
+    {
+        var path = Write("a");
+        using var monitor = Start(path, "a", new() { PollInterval = Poll, UseChangeNotifications = false });
+        HostileFiles.Sparse(path);
+
+        var allocated = HostileFiles.AllocatedBy(() =>
+        {
+            _clock.Advance(Poll);
+            _clock.Advance(FileChangeMonitor.RepeatedWarningInterval - Poll);
+            Assert.Equal(1, _log.Count(TooLarge));
+            _clock.Advance(Poll);
+            Assert.Equal(2, _log.Count(TooLarge));
+        });
+
+        Assert.True(allocated < FileChangeMonitorOptions.DefaultMaxBytes, $"allocated {allocated} bytes");
+        var warning = _log.Entries.First(e => e.EventId.Id == TooLarge).Message;
+        HostileFiles.AssertOneShortLine(warning);
+        Assert.Contains(path, warning, StringComparison.Ordinal);
+        Assert.Empty(Applied());
+    }
+
+    /// <summary>An unseekable stream of <c>length</c> bytes of text that counts what is read from it.</summary>
+    private sealed class CountingStream(long length) : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = (int)Math.Min(count, length - BytesRead);
+            buffer.AsSpan(offset, n).Fill((byte)'x');
+            BytesRead += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private FileChangeMonitor Start(string path, string? initialText, FileChangeMonitorOptions options) =>
         new(path, initialText, text =>
         {

@@ -154,6 +154,46 @@ public sealed class ConfigFileReaderTests : IDisposable
         Assert.StartsWith($"cannot read config file {_dir.Path}: ", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Read_Sparse100MBFile_OneLineRefusalWithoutReadingIt()
+    {
+        var path = HostileFiles.Sparse(_dir.File("huge.yaml"));
+        var message = string.Empty;
+
+        var allocated = HostileFiles.AllocatedBy(() => message = Refused(path));
+
+        Assert.Equal($"config file {path} is larger than 1 MiB, the most GpuDaemon reads; check that the path names the config file", message);
+        Assert.True(allocated < ConfigFileReader.MaxFileBytes, $"allocated {allocated} bytes");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Read_BinaryFile_OneShortEscapedLineNamingFileAndLine(int seed)
+    {
+        var path = _dir.File("gpudaemon.yaml");
+        File.WriteAllBytes(path, HostileFiles.Binary(64 * 1024, seed));
+
+        var message = Refused(path);
+
+        HostileFiles.AssertOneShortLine(message);
+        Assert.StartsWith($"config file {path}", message, StringComparison.Ordinal);
+        Assert.Contains("line ", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_LongValueWithControlCharacters_OneShortEscapedLine()
+    {
+        var path = Write("simulate: \"" + new string('9', 100_000) + "\\u001b\\n\\u0000" + "\"\n");
+
+        var message = Assert.Throws<UsageException>(() => new DaemonSettings(ConfigFileReader.Read(path, Known)).GetInt("simulate", 0, 64)).Message;
+
+        HostileFiles.AssertOneShortLine(message);
+        Assert.StartsWith($"config file {path} (simulate): '999", message, StringComparison.Ordinal);
+    }
+
     private static string Refused(string path)
     {
         var ex = Assert.Throws<UsageException>(() => ConfigFileReader.Read(path, Known));

@@ -81,10 +81,61 @@ public sealed class ScenarioReaderTests
     }
 
     [Fact]
+    public void Parse_BinaryContent_OneShortEscapedLineWithPosition()
+    {
+        var text = Decode(HostileFiles.BinaryAfterLiteral());
+
+        var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse(text, "/etc/sim.json"));
+
+        HostileFiles.AssertOneShortLine(ex.Message);
+        Assert.StartsWith("simulation file /etc/sim.json is not valid at $.gpus[0].lost (line 1, position ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'nul", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("…' is an invalid JSON literal", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_LongInvalidTokenWithControlCharacters_OneShortEscapedLine()
+    {
+        var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse(HostileFiles.LongInvalidToken(), "/etc/sim.json"));
+
+        HostileFiles.AssertOneShortLine(ex.Message);
+        Assert.Contains("$.gpus[0].healthy (line 1, position ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'trrr", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("See docs/simulation.md for the format.", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_RandomBytes_OneShortEscapedLine()
+    {
+        for (var seed = 0; seed < 50; seed++)
+        {
+            var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse(Decode(HostileFiles.Binary(4096, seed)), "f"));
+
+            HostileFiles.AssertOneShortLine(ex.Message);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "X": 1}]}""")]
+    [InlineData("""{"gpus": [{"uuid": "X"}, {"uuid": "X"}]}""")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "nvlinkPeers": ["X"]}]}""")]
+    public void Parse_HugeNameOrUuidFromTheFile_QuotedAsShortEscapedExcerpt(string template)
+    {
+        var json = template.Replace("X", new string('q', 100_000) + "\\n\\u001b", StringComparison.Ordinal);
+
+        var ex = Assert.Throws<DeviceBackendException>(() => ScenarioReader.Parse(json, "f"));
+
+        HostileFiles.AssertOneShortLine(ex.Message);
+        Assert.Contains("qqq…", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Serialize_DefaultScenario_ParsesBackEqual()
     {
         var json = ScenarioReader.Serialize(DefaultScenario.Create(4));
 
         Assert.Equal(json, ScenarioReader.Serialize(ScenarioReader.Parse(json, "roundtrip")));
     }
+
+    private static string Decode(byte[] bytes) => new StreamReader(new MemoryStream(bytes)).ReadToEnd();
 }
