@@ -80,32 +80,4 @@ public sealed class ResourcePluginTests
 
     private static AllocateRequest Request(params string[] ids) =>
         new() { ContainerRequests = { new ContainerAllocateRequest { DevicesIds = { ids } } } };
-
-    /// <summary>Verdicts a test sets, as the health subsystem would publish them.</summary>
-    private sealed class SettableHealth : IGpuHealth
-    {
-        private readonly Dictionary<string, GpuHealthVerdict> _verdicts = new(StringComparer.Ordinal);
-
-        public ChangeSignal Changed { get; } = new();
-
-        public void Set(string uuid, GpuHealthVerdict verdict)
-        {
-            lock (_verdicts)
-            {
-                _verdicts[uuid] = verdict;
-            }
-
-            Changed.Notify();
-        }
-
-        public GpuHealthVerdict Verdict(string gpuUuid)
-        {
-            lock (_verdicts)
-            {
-                return _verdicts.GetValueOrDefault(gpuUuid) ?? new GpuHealthVerdict(true, "ok", DateTimeOffset.UnixEpoch);
-            }
-        }
-
-        public GpuHealthVerdict ProbeNow(string gpuUuid) => Verdict(gpuUuid);
-    }
 }
