@@ -46,6 +46,24 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     /// <summary>Notified whenever the set of endpoints changes.</summary>
     public ChangeSignal EndpointsChanged { get; } = new();
 
+    /// <summary>Notified whenever an endpoint's <see cref="EndpointState"/> changes, or the set of endpoints does.</summary>
+    public ChangeSignal StatesChanged { get; } = new();
+
+    /// <summary>
+    /// Each advertised resource's endpoint: serving, registered, or failing with the last error. Ready means
+    /// every one is <see cref="EndpointPhase.Registered"/> (what the readiness endpoint reports).
+    /// </summary>
+    public IReadOnlyList<EndpointState> States
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _endpoints.Values.Select(e => e.Endpoint.State).OrderBy(s => s.Resource, StringComparer.Ordinal).ToList();
+            }
+        }
+    }
+
     /// <summary>The options in force.</summary>
     public PluginOptions Options
     {
@@ -201,7 +219,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
             foreach (var plan in wanted.Values)
             {
                 var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>());
-                var endpoint = new ResourceEndpoint(plugin, _directoryChanged, _timeProvider, _loggerFactory);
+                var endpoint = new ResourceEndpoint(plugin, _directoryChanged, _timeProvider, _loggerFactory, StatesChanged);
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 var previous = stopping.FirstOrDefault(s => s.Endpoint.Plugin.Plan.ResourceName == plan.ResourceName);
                 var run = Task.Run(async () =>
@@ -224,6 +242,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
         }
 
         EndpointsChanged.Notify();
+        StatesChanged.Notify();
     }
 
     /// <summary>Config fields that change what a running endpoint serves (the plan covers the devices).</summary>
@@ -301,7 +320,8 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
             }
             catch (Exception ex)
             {
-                // A failed endpoint must not keep its successor (same socket path) from starting.
+                // The endpoint's loop never ends on an error of its own; this is a last guard, so that a
+                // failed endpoint cannot keep its successor (same socket path) from starting.
                 Log.EndpointFailed(logger, endpoint.Plugin.Plan.ResourceName, ex);
             }
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using GpuDaemon.Devices;
 using Microsoft.Extensions.Hosting;
@@ -16,11 +17,19 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
 {
     private static readonly TimeSpan EventRetryDelay = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long one GPU's health check may take. A check answers in milliseconds; one still running after 5 s
+    /// is a hung driver call: the GPU is unhealthy, and nobody waits on that call again. It is real time, not
+    /// the <see cref="TimeProvider"/>'s: it bounds a native call, which runs on the wall clock.
+    /// </summary>
+    public static readonly TimeSpan DefaultProbeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IGpuBackend _backend;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, State> _states = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ProbeRun> _probing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private readonly IDisposable? _optionsSubscription;
@@ -38,6 +47,21 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
     }
 
     public ChangeSignal Changed { get; } = new();
+
+    /// <summary>See <see cref="DefaultProbeTimeout"/>; shorter in tests.</summary>
+    internal TimeSpan ProbeTimeout { get; init; } = DefaultProbeTimeout;
+
+    /// <summary>Health checks started and not yet answered (hung ones included); at most one per GPU.</summary>
+    internal int ProbesRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _probing.Count;
+            }
+        }
+    }
 
     /// <summary>The options in force.</summary>
     public HealthOptions Options
@@ -123,9 +147,10 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
 
         var gpus = _backend.Inventory.Gpus;
         ForgetRemoved(gpus);
-        foreach (var gpu in gpus)
+        var runs = gpus.Select(gpu => StartProbe(gpu.Uuid)).ToList();
+        foreach (var run in runs)
         {
-            Probe(gpu.Uuid);
+            AwaitProbe(run);
         }
     }
 
@@ -254,9 +279,84 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
         }
     }
 
-    private void Probe(string uuid)
+    /// <summary>Checks one GPU and waits for the answer, at most <see cref="ProbeTimeout"/> from the check's start.</summary>
+    private void Probe(string uuid) => AwaitProbe(StartProbe(uuid));
+
+    /// <summary>
+    /// Starts a health check of one GPU on a thread of its own, or joins the one already running: a check
+    /// that hangs in the driver holds one thread, and no second check is started for that GPU until it returns.
+    /// </summary>
+    private ProbeRun StartProbe(string uuid)
     {
-        var probe = _backend.ProbeHealth(uuid);
+        lock (_gate)
+        {
+            if (_probing.TryGetValue(uuid, out var running))
+            {
+                return running;
+            }
+
+            var run = new ProbeRun(uuid, Stopwatch.GetTimestamp());
+            _probing[uuid] = run;
+            run.Completion = Task.Factory.StartNew(() => RunProbe(run), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            return run;
+        }
+    }
+
+    /// <summary>Waits for a check until its deadline; one that misses it makes the GPU unhealthy (once per check).</summary>
+    private void AwaitProbe(ProbeRun run)
+    {
+        var remaining = ProbeTimeout - Stopwatch.GetElapsedTime(run.StartedAt);
+        if (run.Completion.Wait(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (run.ReportedHung)
+            {
+                return;
+            }
+
+            run.ReportedHung = true;
+        }
+
+        MarkUnhealthy(run.Uuid, $"health check did not answer within {Durations.Format(ProbeTimeout)}");
+    }
+
+    private void RunProbe(ProbeRun run)
+    {
+        HealthProbe probe;
+        try
+        {
+            probe = _backend.ProbeHealth(run.Uuid);
+        }
+        catch (Exception ex)
+        {
+            probe = HealthProbe.Failed(ex.Message.ReplaceLineEndings(" "));
+        }
+
+        bool hung;
+        lock (_gate)
+        {
+            _probing.Remove(run.Uuid);
+            hung = run.ReportedHung;
+        }
+
+        if (hung)
+        {
+            var late = Stopwatch.GetElapsedTime(run.StartedAt);
+            Log.ProbeAnsweredLate(_logger, run.Uuid, late.TotalSeconds);
+        }
+
+        if (Options.HealthChecks)
+        {
+            Apply(run.Uuid, probe);
+        }
+    }
+
+    private void Apply(string uuid, HealthProbe probe)
+    {
         var now = _timeProvider.GetUtcNow();
         if (!probe.Healthy)
         {
@@ -324,6 +424,18 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
         }
     }
 
+    private sealed class ProbeRun(string uuid, long startedAt)
+    {
+        public string Uuid => uuid;
+
+        public long StartedAt => startedAt;
+
+        public Task Completion { get; set; } = Task.CompletedTask;
+
+        /// <summary>Set under the monitor's lock once the GPU was marked unhealthy for this check's silence.</summary>
+        public bool ReportedHung { get; set; }
+    }
+
     private sealed class State(GpuHealthVerdict verdict)
     {
         public GpuHealthVerdict Verdict { get; set; } = verdict;
@@ -343,6 +455,9 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
 
         [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "GPU {Uuid} reported Xid {Xid}, which is on the ignore list; health unchanged")]
         public static partial void XidIgnored(ILogger logger, string uuid, int xid);
+
+        [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "GPU {Uuid}: the health check that did not answer in time returned after {Seconds:0.#}s; checks go on")]
+        public static partial void ProbeAnsweredLate(ILogger logger, string uuid, double seconds);
 
         [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "GPU health events stopped ({Problem}); probes go on, subscribing again in 1s")]
         public static partial void EventsFailed(ILogger logger, string problem);

@@ -62,6 +62,62 @@ internal sealed class Allocator
         }
     }
 
+    /// <summary>
+    /// Checks one GetPreferredAllocation container request as Allocate checks its own: a repeated ID, an unknown
+    /// must_include ID, a negative size, a size above the available devices or below must_include is refused.
+    /// Unknown available IDs are skipped (the kubelet's list can be a step behind a re-plan).
+    /// </summary>
+    public (List<PluginDevice> Available, List<PluginDevice> MustInclude) ResolvePreferred(ContainerPreferredAllocationRequest request)
+    {
+        const string call = "GetPreferredAllocation";
+        var size = request.AllocationSize;
+        if (size < 0)
+        {
+            throw Invalid(string.Create(CultureInfo.InvariantCulture, $"{call} asks for {size} devices of {_plan.ResourceName}; allocation_size must be 0 or more"));
+        }
+
+        if (size > request.AvailableDeviceIDs.Count)
+        {
+            throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"{call} asks for {size} devices of {_plan.ResourceName} but lists only {request.AvailableDeviceIDs.Count} available; allocation_size must not exceed available_deviceIDs"));
+        }
+
+        if (request.MustIncludeDeviceIDs.Count > size)
+        {
+            throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"{call} must_include names {request.MustIncludeDeviceIDs.Count} devices of {_plan.ResourceName}, more than allocation_size {size}"));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var available = new List<PluginDevice>(Math.Min(request.AvailableDeviceIDs.Count, _byId.Count));
+        foreach (var id in request.AvailableDeviceIDs)
+        {
+            if (!seen.Add(id))
+            {
+                throw Invalid($"{call} lists available device {RequestText.Quote(id)} twice");
+            }
+
+            if (_byId.TryGetValue(id, out var device))
+            {
+                available.Add(device);
+            }
+        }
+
+        seen.Clear();
+        var mustInclude = new List<PluginDevice>(request.MustIncludeDeviceIDs.Count);
+        foreach (var id in request.MustIncludeDeviceIDs)
+        {
+            if (!seen.Add(id))
+            {
+                throw Invalid($"{call} must_include names device {RequestText.Quote(id)} twice");
+            }
+
+            mustInclude.Add(_byId.GetValueOrDefault(id) ?? throw Unknown(id, $"{call} must_include"));
+        }
+
+        return (available, mustInclude);
+    }
+
     private ContainerAllocateResponse AllocateContainer(IReadOnlyList<string> ids)
     {
         var devices = Resolve(ids, "Allocate");
@@ -134,17 +190,18 @@ internal sealed class Allocator
                 throw Invalid($"{call} names device {RequestText.Quote(id)} twice");
             }
 
-            if (!_byId.TryGetValue(id, out var device))
-            {
-                var example = _plan.Devices.Count > 0 ? $", e.g. {RequestText.Quote(_plan.Devices[0].Id)}" : string.Empty;
-                throw Invalid(string.Create(CultureInfo.InvariantCulture,
-                    $"unknown device {RequestText.Quote(id)} for {_plan.ResourceName}: this plugin advertises {_plan.Devices.Count} devices{example}; check the pod asks for the resource this plugin serves"));
-            }
-
-            devices.Add(device);
+            devices.Add(_byId.GetValueOrDefault(id) ?? throw Unknown(id, null));
         }
 
         return devices;
+    }
+
+    private AllocationException Unknown(string id, string? where)
+    {
+        var example = _plan.Devices.Count > 0 ? $", e.g. {RequestText.Quote(_plan.Devices[0].Id)}" : string.Empty;
+        var place = where is null ? string.Empty : $" in {where}";
+        return Invalid(string.Create(CultureInfo.InvariantCulture,
+            $"unknown device {RequestText.Quote(id)}{place} for {_plan.ResourceName}: this plugin advertises {_plan.Devices.Count} devices{example}; check the pod asks for the resource this plugin serves"));
     }
 
     private static string Describe(PluginDevice device) => device.Mig is { } mig

@@ -37,7 +37,7 @@ internal sealed partial class ResourcePlugin
     public GrpcServiceMap CreateServiceMap() => new GrpcServiceMap()
         .MapUnary(DevicePluginApi.GetDevicePluginOptions, (_, _) => Task.FromResult(Options))
         .MapServerStreaming(DevicePluginApi.ListAndWatch, ListAndWatchAsync)
-        .MapUnary(DevicePluginApi.GetPreferredAllocation, (request, _) => Task.FromResult(GetPreferredAllocation(request)))
+        .MapUnary(DevicePluginApi.GetPreferredAllocation, (request, call) => Task.FromResult(Refusing(() => GetPreferredAllocation(request, cancellationToken: call.CancellationToken))))
         .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(Refusing(() => Allocate(request))))
         .MapUnary(DevicePluginApi.PreStartContainer, (request, _) => Task.FromResult(Refusing(() =>
         {
@@ -88,22 +88,36 @@ internal sealed partial class ResourcePlugin
         return response;
     }
 
-    public PreferredAllocationResponse GetPreferredAllocation(PreferredAllocationRequest request)
+    /// <summary>
+    /// The preferred devices per container. Each request is checked first (refused with an <see cref="AllocationException"/>);
+    /// the search stops with an <see cref="OperationCanceledException"/> once the caller gives up.
+    /// </summary>
+    /// <param name="onStep">Called at every step of the search (tests count steps and cancel from here).</param>
+    public PreferredAllocationResponse GetPreferredAllocation(PreferredAllocationRequest request, Action? onStep = null, CancellationToken cancellationToken = default)
     {
         var response = new PreferredAllocationResponse();
+        var healthy = new Dictionary<string, bool>(StringComparer.Ordinal);
         foreach (var container in request.ContainerRequests)
         {
-            var available = Known(container.AvailableDeviceIDs).Where(d => _health.Verdict(d.Gpu.Uuid).Healthy).ToList();
-            var mustInclude = Known(container.MustIncludeDeviceIDs).ToList();
-            var chosen = PreferredAllocator.Choose(available, mustInclude, container.AllocationSize, Config.ReplicaPolicy);
+            var (known, mustInclude) = _allocator.ResolvePreferred(container);
+            var available = known.Where(d => IsHealthy(d, healthy)).ToList();
+            var chosen = PreferredAllocator.Choose(available, mustInclude, container.AllocationSize, Config.ReplicaPolicy, onStep, cancellationToken);
             response.ContainerResponses.Add(new ContainerPreferredAllocationResponse { DeviceIDs = { chosen.Select(d => d.Id) } });
         }
 
         return response;
     }
 
-    private IEnumerable<PluginDevice> Known(IEnumerable<string> ids) =>
-        ids.Select(_allocator.Find).OfType<PluginDevice>();
+    /// <summary>One verdict per physical GPU per request, however many replicas it has.</summary>
+    private bool IsHealthy(PluginDevice device, Dictionary<string, bool> cache)
+    {
+        if (!cache.TryGetValue(device.Gpu.Uuid, out var healthy))
+        {
+            cache[device.Gpu.Uuid] = healthy = _health.Verdict(device.Gpu.Uuid).Healthy;
+        }
+
+        return healthy;
+    }
 
     private async Task ListAndWatchAsync(Empty request, IServerStreamWriter<ListAndWatchResponse> writer, ServerCallContext call)
     {

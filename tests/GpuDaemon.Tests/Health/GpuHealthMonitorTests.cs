@@ -250,6 +250,41 @@ public sealed class GpuHealthMonitorTests
         Assert.True(monitor.Verdict(backend.Inventory.Gpus[0].Uuid).Healthy);
     }
 
+    /// <summary>A hung health check used to block the probe loop (and every PreStart) for good.</summary>
+    [Fact]
+    public async Task ProbeAll_OneGpuCheckHangs_ThatGpuUnhealthyOthersCheckedNothingWaitsTwice()
+    {
+        var clock = new ManualTimeProvider();
+        await using var backend = new HangingBackend(SimulatedBackend.FromCount(2, clock, TestLogging.Logger));
+        await backend.StartAsync(default);
+        var timeout = TimeSpan.FromMilliseconds(200);
+        await using var monitor = new GpuHealthMonitor(backend, new TestOptionsMonitor<HealthOptions>(Config with { RecoveryPeriod = TimeSpan.Zero }), clock, TestLogging.Factory.CreateLogger<GpuHealthMonitor>())
+        {
+            ProbeTimeout = timeout,
+        };
+        await monitor.StartAsync(default);
+
+        backend.Hang(Gpu1);
+        await Task.Run(monitor.ProbeAll).WaitAsync(TimeSpan.FromSeconds(10));
+        var hung = monitor.Verdict(Gpu1);
+        await Task.Run(monitor.ProbeAll).WaitAsync(TimeSpan.FromSeconds(10));
+        var preStart = await Task.Run(() => monitor.ProbeNow(Gpu1)).WaitAsync(TimeSpan.FromSeconds(10));
+        var other = await Task.Run(() => monitor.ProbeNow(Gpu0)).WaitAsync(TimeSpan.FromSeconds(10));
+        var probesWhileHung = backend.Probes(Gpu1);
+        var seen = monitor.Changed.Version;
+        backend.Release();
+        await SignalWait.UntilAsync(monitor.Changed, () => monitor.Verdict(Gpu1).Healthy, what: "the late answer");
+
+        Assert.False(hung.Healthy);
+        Assert.Equal("health check did not answer within 200ms", hung.Reason);
+        Assert.False(preStart.Healthy);
+        Assert.True(other.Healthy);
+        Assert.True(monitor.Verdict(Gpu0).Healthy);
+        Assert.Equal(2, probesWhileHung); // the start-up check, then the one that hung: never a second one beside it
+        Assert.True(monitor.Changed.Version > seen);
+        Assert.Equal(0, monitor.ProbesRunning);
+    }
+
     [Theory]
     [InlineData("0.0005")]
     [InlineData("0.099")]

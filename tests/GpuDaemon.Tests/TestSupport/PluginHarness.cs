@@ -15,15 +15,18 @@ internal sealed class PluginHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    private PluginHarness(TempDirectory dir, IGpuBackend backend, PluginOptions options, HealthOptions health)
+    private PluginHarness(TempDirectory dir, IGpuBackend backend, PluginOptions options, HealthOptions health, ILoggerFactory loggerFactory, TimeSpan? probeTimeout)
     {
         Dir = dir;
         Backend = backend;
         PluginOptions = new TestOptionsMonitor<PluginOptions>(options with { DevicePluginDir = dir.Path });
         HealthOptions = new TestOptionsMonitor<HealthOptions>(health);
         Kubelet = new KubeletEmulator(dir.Path, TimeProvider.System, TestLogging.Factory);
-        Health = new GpuHealthMonitor(backend, HealthOptions, TimeProvider.System, TestLogging.Factory.CreateLogger<GpuHealthMonitor>());
-        Manager = new DevicePluginManager(backend, Health, PluginOptions, TimeProvider.System, TestLogging.Factory);
+        Health = new GpuHealthMonitor(backend, HealthOptions, TimeProvider.System, loggerFactory.CreateLogger<GpuHealthMonitor>())
+        {
+            ProbeTimeout = probeTimeout ?? GpuHealthMonitor.DefaultProbeTimeout,
+        };
+        Manager = new DevicePluginManager(backend, Health, PluginOptions, TimeProvider.System, loggerFactory);
     }
 
     public TempDirectory Dir { get; }
@@ -40,9 +43,10 @@ internal sealed class PluginHarness : IAsyncDisposable
 
     public DevicePluginManager Manager { get; }
 
-    public static async Task<PluginHarness> StartAsync(IGpuBackend backend, PluginOptions? options = null, HealthOptions? health = null, bool startKubelet = true)
+    public static async Task<PluginHarness> StartAsync(IGpuBackend backend, PluginOptions? options = null, HealthOptions? health = null, bool startKubelet = true,
+        ILoggerFactory? loggerFactory = null, TimeSpan? probeTimeout = null)
     {
-        var harness = new PluginHarness(new TempDirectory(), backend, options ?? new PluginOptions(), health ?? new HealthOptions());
+        var harness = new PluginHarness(new TempDirectory(), backend, options ?? new PluginOptions(), health ?? new HealthOptions(), loggerFactory ?? TestLogging.Factory, probeTimeout);
         if (startKubelet)
         {
             await harness.Kubelet.StartAsync();

@@ -118,4 +118,89 @@ public sealed class PreferredAllocatorTests
 
         Assert.All(chosen, d => Assert.Equal(1, d.Gpu.Index));
     }
+
+    /// <summary>
+    /// `--simulate 64 --replicas 64`: 4,096 devices, half of them asked for. This took seconds and grew worse
+    /// than quadratically; now it is one step per device picked (a few milliseconds, see docs/reliability.md).
+    /// The 10 s is a hang guard, not a latency assertion: the step count is the measure.
+    /// </summary>
+    [Theory]
+    [InlineData(ReplicaPolicy.Spread)]
+    [InlineData(ReplicaPolicy.Pack)]
+    public async Task Choose_4096ReplicasSize2048_OneStepPerDevicePicked(ReplicaPolicy policy)
+    {
+        var devices = Devices(64, new PluginOptions { Replicas = 64 });
+        var steps = 0;
+
+        var chosen = await Task.Run(() => PreferredAllocator.Choose(devices, [], 2048, policy, () => steps++)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2048, chosen.Select(d => d.Id).Distinct().Count());
+        Assert.Equal(2048, steps);
+        var perGpu = chosen.GroupBy(d => d.Gpu.Uuid).Select(g => g.Count()).ToList();
+        if (policy == ReplicaPolicy.Spread)
+        {
+            Assert.All(perGpu, count => Assert.Equal(32, count));
+        }
+        else
+        {
+            Assert.All(perGpu, count => Assert.Equal(64, count));
+        }
+    }
+
+    [Fact]
+    public async Task Choose_64WholeGpusSize32_StepsBoundedBySeedsTimesSize()
+    {
+        var devices = Devices(64);
+        var steps = 0;
+
+        var chosen = await Task.Run(() => PreferredAllocator.Choose(devices, [], 32, ReplicaPolicy.Spread, () => steps++)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(32, chosen.Select(d => d.Id).Distinct().Count());
+        Assert.True(steps <= 64 * 32, $"{steps} steps");
+    }
+
+    [Fact]
+    public void Choose_ShuffledInputAndMustInclude_SameAnswerAsOrdered()
+    {
+        var devices = Devices(8);
+        var shuffled = devices.OrderByDescending(d => d.Id, StringComparer.Ordinal).ToList();
+
+        var first = PreferredAllocator.Choose(devices, [devices[5]], 4, ReplicaPolicy.Spread);
+        var second = PreferredAllocator.Choose(shuffled, [devices[5]], 4, ReplicaPolicy.Spread);
+
+        Assert.Equal(first.Select(d => d.Id), second.Select(d => d.Id));
+        Assert.Equal([4, 5, 6, 7], Indices(first).Order());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    public void Choose_PreCancelledToken_Throws(int replicas)
+    {
+        var devices = Devices(8, new PluginOptions { Replicas = replicas });
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        Assert.Throws<OperationCanceledException>(() => PreferredAllocator.Choose(devices, [], 4, ReplicaPolicy.Spread, cancellationToken: cancel.Token));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    public void Choose_CancelledMidSearch_StopsAtTheNextStep(int replicas)
+    {
+        var devices = Devices(64, new PluginOptions { Replicas = replicas });
+        using var cancel = new CancellationTokenSource();
+        var steps = 0;
+
+        Assert.Throws<OperationCanceledException>(() => PreferredAllocator.Choose(devices, [], 48, ReplicaPolicy.Spread, () =>
+        {
+            if (++steps == 20)
+            {
+                cancel.Cancel();
+            }
+        }, cancel.Token));
+
+        Assert.Equal(20, steps);
+    }
 }

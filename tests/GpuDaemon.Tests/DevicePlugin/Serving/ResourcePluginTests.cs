@@ -71,6 +71,90 @@ public sealed class ResourcePluginTests
         Assert.Equal("Healthy", stream.Current.Devices[1].Health);
     }
 
+    public static TheoryData<string[], string[], int, string> InvalidPreferredRequests => new()
+    {
+        { [Gpu0, Gpu1, Gpu0], [], 1, $"lists available device \"{Gpu0}\" twice" },
+        { [Gpu0, Gpu1], [Gpu1, Gpu1], 2, $"must_include names device \"{Gpu1}\" twice" },
+        { [Gpu0, Gpu1], ["GPU-nobody"], 1, "unknown device \"GPU-nobody\" in GetPreferredAllocation must_include" },
+        { [Gpu0], [], 2, "asks for 2 devices of nvidia.com/gpu but lists only 1 available" },
+        { [Gpu0, Gpu1], [], -1, "allocation_size must be 0 or more" },
+        { [Gpu0, Gpu1], [Gpu0, Gpu1], 1, "must_include names 2 devices of nvidia.com/gpu, more than allocation_size 1" },
+    };
+
+    /// <summary>A repeated ID used to be INTERNAL "Sequence contains no elements", logged with a stack trace.</summary>
+    [Theory]
+    [MemberData(nameof(InvalidPreferredRequests))]
+    public async Task GetPreferredAllocation_InvalidRequest_InvalidArgumentNamingTheProblem(string[] available, string[] mustInclude, int size, string expected)
+    {
+        var plugin = Plugin(new SettableHealth());
+        await using var server = await ServerHarness.StartAsync(plugin.CreateServiceMap());
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => server.Client.UnaryAsync(DevicePluginApi.GetPreferredAllocation, PreferredRequest(available, mustInclude, size)));
+
+        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains(expected, ex.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Detail);
+    }
+
+    /// <summary>Random subsets, duplicates, unknown IDs and sizes: a valid answer or INVALID_ARGUMENT, nothing else.</summary>
+    [Fact]
+    public void GetPreferredAllocation_SeededRandomRequests_ValidAnswerOrInvalidArgument()
+    {
+        var options = new PluginOptions { Replicas = 3 };
+        var plan = Assert.Single(ResourcePlanner.Plan(Gpus.Inventory(8), options));
+        var plugin = new ResourcePlugin(plan, options, new SettableHealth(), TestLogging.Logger);
+        var ids = plan.Devices.Select(d => d.Id).Append("GPU-unknown").ToArray();
+        var random = new Random(20261121);
+        var refused = 0;
+
+        for (var i = 0; i < 2000; i++)
+        {
+            var available = Pick(random, ids, random.Next(0, ids.Length + 4));
+            var mustInclude = Pick(random, random.Next(3) == 0 ? ids : available, random.Next(0, 4));
+            var size = random.Next(-2, available.Length + 3);
+            var request = PreferredRequest(available, mustInclude, size);
+            try
+            {
+                var answer = ResourcePlugin.Refusing(() => plugin.GetPreferredAllocation(request)).ContainerResponses.Single().DeviceIDs;
+                // Unknown available IDs are skipped, so the answer may be short by those.
+                var usable = available.Concat(mustInclude).Where(id => id != "GPU-unknown").Distinct().Count();
+                Assert.Equal(Math.Min(size, usable), answer.Count);
+                Assert.Equal(answer.Count, answer.Distinct().Count());
+                Assert.All(answer, id => Assert.Contains(id, ids));
+                Assert.All(mustInclude, id => Assert.Contains(id, answer));
+            }
+            catch (RpcException ex)
+            {
+                Assert.Equal(GrpcStatusCode.InvalidArgument, ex.StatusCode);
+                refused++;
+            }
+        }
+
+        Assert.InRange(refused, 1, 1999);
+    }
+
+    [Fact]
+    public void GetPreferredAllocation_CancelledToken_Throws()
+    {
+        var plugin = Plugin(new SettableHealth());
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        Assert.Throws<OperationCanceledException>(() => plugin.GetPreferredAllocation(PreferredRequest([Gpu0, Gpu1], [], 1), cancellationToken: cancel.Token));
+    }
+
+    /// <summary>Draws <paramref name="count"/> IDs with replacement, so repeats happen.</summary>
+    private static string[] Pick(Random random, string[] from, int count) =>
+        from.Length == 0 ? [] : [.. Enumerable.Range(0, count).Select(_ => from[random.Next(from.Length)])];
+
+    private static PreferredAllocationRequest PreferredRequest(string[] available, string[] mustInclude, int size) => new()
+    {
+        ContainerRequests =
+        {
+            new ContainerPreferredAllocationRequest { AvailableDeviceIDs = { available }, MustIncludeDeviceIDs = { mustInclude }, AllocationSize = size },
+        },
+    };
+
     private static ResourcePlugin Plugin(IGpuHealth health)
     {
         var options = new PluginOptions();
@@ -80,32 +164,4 @@ public sealed class ResourcePluginTests
 
     private static AllocateRequest Request(params string[] ids) =>
         new() { ContainerRequests = { new ContainerAllocateRequest { DevicesIds = { ids } } } };
-
-    /// <summary>Verdicts a test sets, as the health subsystem would publish them.</summary>
-    private sealed class SettableHealth : IGpuHealth
-    {
-        private readonly Dictionary<string, GpuHealthVerdict> _verdicts = new(StringComparer.Ordinal);
-
-        public ChangeSignal Changed { get; } = new();
-
-        public void Set(string uuid, GpuHealthVerdict verdict)
-        {
-            lock (_verdicts)
-            {
-                _verdicts[uuid] = verdict;
-            }
-
-            Changed.Notify();
-        }
-
-        public GpuHealthVerdict Verdict(string gpuUuid)
-        {
-            lock (_verdicts)
-            {
-                return _verdicts.GetValueOrDefault(gpuUuid) ?? new GpuHealthVerdict(true, "ok", DateTimeOffset.UnixEpoch);
-            }
-        }
-
-        public GpuHealthVerdict ProbeNow(string gpuUuid) => Verdict(gpuUuid);
-    }
 }

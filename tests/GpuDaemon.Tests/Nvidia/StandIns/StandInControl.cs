@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace GpuDaemon.Tests.Nvidia.StandIns;
 
-/// <summary>The NVML stand-in's exports for tests (not part of NVML): deliver events, lose a GPU, count inits.</summary>
+/// <summary>The NVML stand-in's exports for tests (not part of NVML): deliver events, lose a GPU, hang a call, count inits.</summary>
 public sealed unsafe class StandInControl
 {
     public const ulong DoubleBitEccEvent = 0x2;
@@ -24,6 +24,13 @@ public sealed unsafe class StandInControl
     /// <summary>Makes every call about the GPU answer GPU_IS_LOST (or stop doing so).</summary>
     public void SetLost(int gpu, bool lost) =>
         ((delegate* unmanaged<int, int, void>)Export("standin_set_lost"))(gpu, lost ? 1 : 0);
+
+    /// <summary>Makes nvmlDeviceGetTemperature (the health check) for the GPU block until released (a hung driver call).</summary>
+    public void SetTemperatureHang(int gpu, bool hang) =>
+        ((delegate* unmanaged<int, int, void>)Export("standin_set_temperature_hang"))(gpu, hang ? 1 : 0);
+
+    /// <summary>Calls blocked in nvmlDeviceGetTemperature for the GPU right now.</summary>
+    public int HungCalls(int gpu) => ((delegate* unmanaged<int, int>)Export("standin_hung_calls"))(gpu);
 
     /// <summary>nvmlInit_v2 calls not yet matched by nvmlShutdown.</summary>
     public int InitCount => ((delegate* unmanaged<int>)Export("standin_init_count"))();

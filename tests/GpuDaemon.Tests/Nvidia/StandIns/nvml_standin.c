@@ -88,6 +88,23 @@ static standin_device g_devices[SI_MAX_GPUS];
 static standin_device g_mig_devices[SI_MAX_GPUS][SI_MAX_MIG];
 static event_set g_sets[MAX_EVENT_SETS];
 
+/* A hung driver call, on request: nvmlDeviceGetTemperature (the health check) blocks until released. */
+static pthread_mutex_t g_hang_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_hang_released = PTHREAD_COND_INITIALIZER;
+static int g_hang[SI_MAX_GPUS];
+static int g_hung_calls[SI_MAX_GPUS];
+
+static void hang_if_asked(int gpu)
+{
+    pthread_mutex_lock(&g_hang_lock);
+    if (g_hang[gpu]) {
+        g_hung_calls[gpu]++;
+        while (g_hang[gpu]) pthread_cond_wait(&g_hang_released, &g_hang_lock);
+        g_hung_calls[gpu]--;
+    }
+    pthread_mutex_unlock(&g_hang_lock);
+}
+
 static int initialized(void)
 {
     pthread_mutex_lock(&g_lock);
@@ -352,6 +369,7 @@ SI_EXPORT nvmlReturn_t nvmlDeviceGetTemperature(void *device, int sensor, unsign
 {
     DEVICE_ENTRY(device);
     if (celsius == NULL || sensor != 0) return NVML_ERROR_INVALID_ARGUMENT;
+    hang_if_asked(d->gpu);
     *celsius = g->temperature_c;
     return NVML_SUCCESS;
 }
@@ -621,6 +639,26 @@ SI_EXPORT int standin_raise_event(int gpu, unsigned long long type, unsigned lon
 SI_EXPORT void standin_set_lost(int gpu, int lost)
 {
     if (gpu >= 0 && gpu < SI_MAX_GPUS) __atomic_store_n(&g_lost[gpu], lost, __ATOMIC_SEQ_CST);
+}
+
+/* From now on nvmlDeviceGetTemperature for this GPU blocks until this is called again with 0. */
+SI_EXPORT void standin_set_temperature_hang(int gpu, int hang)
+{
+    if (gpu < 0 || gpu >= SI_MAX_GPUS) return;
+    pthread_mutex_lock(&g_hang_lock);
+    g_hang[gpu] = hang;
+    if (!hang) pthread_cond_broadcast(&g_hang_released);
+    pthread_mutex_unlock(&g_hang_lock);
+}
+
+/* Calls blocked in nvmlDeviceGetTemperature for this GPU right now. */
+SI_EXPORT int standin_hung_calls(int gpu)
+{
+    if (gpu < 0 || gpu >= SI_MAX_GPUS) return -1;
+    pthread_mutex_lock(&g_hang_lock);
+    int count = g_hung_calls[gpu];
+    pthread_mutex_unlock(&g_hang_lock);
+    return count;
 }
 
 SI_EXPORT int standin_init_count(void)
