@@ -187,9 +187,11 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
                 return;
             case DeviceEventKind.Xid:
                 MarkUnhealthy(deviceEvent.Uuid, string.Create(CultureInfo.InvariantCulture, $"Xid {deviceEvent.XidCode} ({deviceEvent.Reason})"));
+                LookNow(deviceEvent.Uuid);
                 return;
             case DeviceEventKind.EccDoubleBit:
                 MarkUnhealthy(deviceEvent.Uuid, $"double-bit ECC error ({deviceEvent.Reason})");
+                LookNow(deviceEvent.Uuid);
                 return;
             case DeviceEventKind.Lost:
                 MarkUnhealthy(deviceEvent.Uuid, $"GPU lost ({deviceEvent.Reason})");
@@ -283,19 +285,27 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
     private void Probe(string uuid) => AwaitProbe(StartProbe(uuid));
 
     /// <summary>
+    /// After a fault event, checks the GPU at once without waiting on the event thread (an Xid such as 79
+    /// often means the GPU is gone); a check that hangs is caught by the next scheduled probe's deadline.
+    /// </summary>
+    private void LookNow(string uuid) => _ = StartProbe(uuid, faultsOnly: true);
+
+    /// <summary>
     /// Starts a health check of one GPU on a thread of its own, or joins the one already running: a check
     /// that hangs in the driver holds one thread, and no second check is started for that GPU until it returns.
     /// </summary>
-    private ProbeRun StartProbe(string uuid)
+    private ProbeRun StartProbe(string uuid, bool faultsOnly = false)
     {
         lock (_gate)
         {
             if (_probing.TryGetValue(uuid, out var running))
             {
+                // A scheduled check that joins a look after a fault makes its answer count in full.
+                running.FaultsOnly &= faultsOnly;
                 return running;
             }
 
-            var run = new ProbeRun(uuid, Stopwatch.GetTimestamp());
+            var run = new ProbeRun(uuid, Stopwatch.GetTimestamp(), faultsOnly);
             _probing[uuid] = run;
             run.Completion = Task.Factory.StartNew(() => RunProbe(run), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             return run;
@@ -337,10 +347,12 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
         }
 
         bool hung;
+        bool faultsOnly;
         lock (_gate)
         {
             _probing.Remove(run.Uuid);
             hung = run.ReportedHung;
+            faultsOnly = run.FaultsOnly;
         }
 
         if (hung)
@@ -349,7 +361,8 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
             Log.ProbeAnsweredLate(_logger, run.Uuid, late.TotalSeconds);
         }
 
-        if (Options.HealthChecks)
+        // A look right after a fault event only looks for a worse fault; recovery is judged by scheduled checks.
+        if (Options.HealthChecks && !(faultsOnly && probe.Healthy))
         {
             Apply(run.Uuid, probe);
         }
@@ -424,9 +437,12 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
         }
     }
 
-    private sealed class ProbeRun(string uuid, long startedAt)
+    private sealed class ProbeRun(string uuid, long startedAt, bool faultsOnly)
     {
         public string Uuid => uuid;
+
+        /// <summary>Read and written under the monitor's lock.</summary>
+        public bool FaultsOnly { get; set; } = faultsOnly;
 
         public long StartedAt => startedAt;
 

@@ -7,8 +7,9 @@ namespace GpuDaemon.Nvidia.Nvml;
 /// <summary>
 /// Real GPUs, read through NVML. Start loads the library through <see cref="NativeLibraryResolver"/>,
 /// initialises NVML and takes the inventory. Health events come from an NVML event set watched on a
-/// thread of its own, started when the first caller watches events. A GPU lost without an Xid is noticed
-/// when it is probed (<see cref="ProbeHealth"/>), which the health subsystem does on its own schedule.
+/// thread of its own, started when the first caller watches events; the event thread never calls the
+/// driver for anything else, so a hung GPU cannot stall it. A lost GPU is noticed when it is probed
+/// (<see cref="ProbeHealth"/>), which the health subsystem does on its own schedule and right after a fault event.
 /// </summary>
 public sealed class NvmlBackend : IGpuBackend
 {
@@ -200,8 +201,5 @@ public sealed class NvmlBackend : IGpuBackend
             Log.DeviceEventRaised(_logger, deviceEvent);
             _events.Publish(deviceEvent);
         }
-
-        // An Xid such as 79 (fallen off the bus) often means the GPU is gone: look at once.
-        ProbeHealth(uuid);
     }
 }

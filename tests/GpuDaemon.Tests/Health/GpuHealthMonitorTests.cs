@@ -285,6 +285,24 @@ public sealed class GpuHealthMonitorTests
         Assert.Equal(0, monitor.ProbesRunning);
     }
 
+    [Fact]
+    public async Task Handle_NvmlXid79OnALostGpu_ProbedAtOnceWithoutWaitingForTheTimer()
+    {
+        using var driver = new StandInDriver("gpus = 2");
+        var clock = new ManualTimeProvider();
+        await using var backend = await driver.StartBackendAsync(clock);
+        await using var monitor = new GpuHealthMonitor(backend, new TestOptionsMonitor<HealthOptions>(Config), clock, TestLogging.Factory.CreateLogger<GpuHealthMonitor>());
+        await monitor.StartAsync(default);
+        using var stop = new CancellationTokenSource();
+        var lost = backend.WatchEventsAsync(stop.Token).FirstMatchAsync(e => e.Kind == DeviceEventKind.Lost);
+
+        driver.Control.SetLost(1, lost: true);
+        driver.Control.RaiseXid(1, 79);
+
+        Assert.Equal(backend.Inventory.Gpus[1].Uuid, (await lost).Uuid);
+        Assert.False(monitor.Verdict(backend.Inventory.Gpus[1].Uuid).Healthy);
+    }
+
     [Theory]
     [InlineData("0.0005")]
     [InlineData("0.099")]

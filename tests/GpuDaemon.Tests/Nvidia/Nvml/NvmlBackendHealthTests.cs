@@ -36,7 +36,7 @@ public sealed class NvmlBackendHealthTests
     }
 
     [Fact]
-    public async Task WatchEventsAsync_GpuLostWithXid79_YieldsXidThenLost()
+    public async Task WatchEventsAsync_GpuLostWithXid79_YieldsXidThenLostOnceProbed()
     {
         using var driver = new StandInDriver("gpus = 2");
         await using var backend = await driver.StartBackendAsync();
@@ -49,8 +49,11 @@ public sealed class NvmlBackendHealthTests
             return e.Kind == DeviceEventKind.Lost;
         });
 
+        var xid = backend.WatchEventsAsync(stop.Token).FirstMatchAsync(e => e.Kind == DeviceEventKind.Xid);
         driver.Control.SetLost(0, lost: true);
         driver.Control.RaiseXid(0, 79);
+        await xid;
+        Assert.False(backend.ProbeHealth(uuid).Healthy);
 
         var lostEvent = await lost;
         Assert.Equal(uuid, lostEvent.Uuid);
