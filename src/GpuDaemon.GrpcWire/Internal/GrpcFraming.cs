@@ -28,12 +28,12 @@ internal static class GrpcFraming
                 T message;
                 try
                 {
-                    message = parser.ParseFrom(payload);
+                    message = ParseMessage(parser, payload);
                 }
-                catch (InvalidProtocolBufferException ex)
+                catch (RpcException)
                 {
                     reader.AdvanceTo(buffer.Start);
-                    throw new RpcException(GrpcStatusCode.Internal, $"cannot parse {typeof(T).Name} message: {ex.Message}");
+                    throw;
                 }
 
                 reader.AdvanceTo(buffer.Start);
@@ -87,6 +87,25 @@ internal static class GrpcFraming
             {
                 throw new OperationCanceledException("reading the request was cancelled", cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Parses a peer's message bytes; any failure is INTERNAL with a one-line message. Google.Protobuf reports
+    /// malformed input as InvalidProtocolBufferException, but a sub-message length varint that overflows to a negative int makes it throw
+    /// IndexOutOfRangeException (found by the wire fuzzer), so those count as malformed input too rather
+    /// than as a handler failure.
+    /// </summary>
+    public static T ParseMessage<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload)
+        where T : class, IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(payload);
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or IndexOutOfRangeException or ArgumentException)
+        {
+            throw new RpcException(GrpcStatusCode.Internal, $"cannot parse {typeof(T).Name} message: {ex.Message}");
         }
     }
 

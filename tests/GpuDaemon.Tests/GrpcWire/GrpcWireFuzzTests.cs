@@ -13,7 +13,7 @@ namespace GpuDaemon.Tests.GrpcWire;
 /// A bounded, seeded mutation fuzzer over what the wire layer parses from a peer: the message prefix across
 /// arbitrary DATA splits, the grpc-timeout header, and the device-plugin request messages. Valid inputs are
 /// mutated (bit flips, truncation, length-field edits, splices, insertions); each target runs for a couple
-/// of seconds (a minute with GPUDAEMON_RELIABILITY=long). Properties: only the documented error types,
+/// of seconds (a minute with GPUDAEMON_RELIABILITY=long). Properties: only the documented error type (RpcException),
 /// no hang, and allocation proportional to the bytes given, never to a declared length. A failure names
 /// its seed and iteration; GPUDAEMON_FUZZ_SEED=seed replays it.
 /// </summary>
@@ -37,26 +37,36 @@ public sealed class GrpcWireFuzzTests
         new PreStartContainerRequest { DevicesIds = { "GPU-0", "GPU-7" } },
     ];
 
-    private static readonly MessageParser[] Parsers =
-    [
-        Empty.Parser, AllocateRequest.Parser, PreferredAllocationRequest.Parser, PreStartContainerRequest.Parser,
-        ContainerAllocateRequest.Parser, ContainerPreferredAllocationRequest.Parser,
-    ];
+    private const int Parsers = 6;
+
+    /// <summary>Parses with one of the device-plugin request parsers, through the wire layer's own parse.</summary>
+    private static void Parse(int which, ReadOnlySequence<byte> bytes)
+    {
+        _ = which switch
+        {
+            0 => (IMessage)GrpcFraming.ParseMessage(Empty.Parser, bytes),
+            1 => GrpcFraming.ParseMessage(AllocateRequest.Parser, bytes),
+            2 => GrpcFraming.ParseMessage(PreferredAllocationRequest.Parser, bytes),
+            3 => GrpcFraming.ParseMessage(PreStartContainerRequest.Parser, bytes),
+            4 => GrpcFraming.ParseMessage(ContainerAllocateRequest.Parser, bytes),
+            _ => GrpcFraming.ParseMessage(ContainerPreferredAllocationRequest.Parser, bytes),
+        };
+    }
 
     [Fact]
-    public void Protobuf_MutatedDevicePluginRequests_OnlyInvalidProtocolBufferAndBoundedAllocation()
+    public void Protobuf_MutatedDevicePluginRequests_OnlyRpcExceptionAndBoundedAllocation()
     {
         Fuzz(random =>
         {
             var input = Mutate(random, Corpus[random.Next(Corpus.Length)].ToByteArray(), Corpus[random.Next(Corpus.Length)].ToByteArray());
-            var parser = Parsers[random.Next(Parsers.Length)];
             var before = GC.GetAllocatedBytesForCurrentThread();
             try
             {
-                parser.ParseFrom(input);
+                Parse(random.Next(Parsers), new ReadOnlySequence<byte>(input));
             }
-            catch (InvalidProtocolBufferException)
+            catch (RpcException ex)
             {
+                Assert.Equal(GrpcStatusCode.Internal, ex.StatusCode);
             }
 
             AssertAllocationBounded(before, input.Length);
@@ -78,9 +88,9 @@ public sealed class GrpcWireFuzzTests
                     Assert.InRange(payload.Length, 0, MaxMessageBytes);
                     try
                     {
-                        AllocateRequest.Parser.ParseFrom(payload);
+                        GrpcFraming.ParseMessage(AllocateRequest.Parser, payload);
                     }
-                    catch (InvalidProtocolBufferException)
+                    catch (RpcException)
                     {
                     }
                 }
