@@ -1,4 +1,5 @@
 using GpuDaemon.GrpcWire.Internal;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -37,6 +38,9 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
 
     public string SocketPath { get; }
 
+    /// <summary>Open connections, calls in progress and buffered request bytes, for tests and metrics.</summary>
+    internal GrpcServerCounters Counters { get; } = new();
+
     /// <summary>Replaces any stale socket file, listens, and returns once calls are being accepted.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -58,13 +62,24 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
             AddServerHeader = false,
             ApplicationServices = EmptyServices.Instance,
         };
-        kestrelOptions.Limits.MaxRequestBodySize = null;
-        kestrelOptions.Limits.MinRequestBodyDataRate = null;
-        kestrelOptions.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+        // No body size or data-rate limit: ListAndWatch's response is endless and may be quiet for hours. The
+        // request side is bounded by the gRPC layer instead (message size, request-body deadline, byte budgets).
+        var limits = kestrelOptions.Limits;
+        limits.MaxRequestBodySize = null;
+        limits.MinRequestBodyDataRate = null;
+        limits.MaxRequestBufferSize = GrpcLimits.MaxTransportBufferBytes;
+        limits.Http2.MaxStreamsPerConnection = _options.MaxStreamsPerConnection;
+        limits.Http2.InitialConnectionWindowSize = GrpcLimits.InitialConnectionWindowBytes;
+        limits.Http2.InitialStreamWindowSize = GrpcLimits.InitialStreamWindowBytes;
+        kestrelOptions.ListenUnixSocket(SocketPath, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listen.Use(next => connection => TrackConnectionAsync(connection, next));
+        });
 
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
         var server = new KestrelServer(Options.Create(kestrelOptions), transport, _loggerFactory);
-        var dispatcher = new GrpcRequestDispatcher(_services, _options, _timeProvider, _loggerFactory.CreateLogger<GrpcRequestDispatcher>(), _stopping.Token);
+        var dispatcher = new GrpcRequestDispatcher(_services, _options, _timeProvider, Counters, _loggerFactory.CreateLogger<GrpcRequestDispatcher>(), _stopping.Token);
         await server.StartAsync(new DispatchingApplication(dispatcher), cancellationToken);
         _server = server;
 
@@ -106,6 +121,31 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// Runs for each accepted connection, before any HTTP/2: enforces the connection limit (a connection over
+    /// it is closed at once, so a flood never holds more descriptors than the limit; this does what Kestrel's
+    /// MaxConcurrentConnections does, on the counter tests and metrics read), counts the connection, and gives
+    /// it the counter of request bytes its streams hold (its items are written here, before any stream reads them).
+    /// </summary>
+    private async Task TrackConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        if (!Counters.TryOpenConnection(_options.MaxConcurrentConnections))
+        {
+            Log.ConnectionRejected(_logger, SocketPath, _options.MaxConcurrentConnections);
+            return;
+        }
+
+        connection.Items[GrpcRequestDispatcher.ConnectionBytesKey] = new ConnectionRequestBytes();
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            Counters.ConnectionClosed();
+        }
+    }
+
     private void TryDeleteSocket()
     {
         try
@@ -140,6 +180,9 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
     {
         [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "gRPC server listening on {SocketPath}")]
         public static partial void Listening(ILogger logger, string socketPath);
+
+        [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "gRPC server on {SocketPath} closed a connection: {Limit} connections are already open")]
+        public static partial void ConnectionRejected(ILogger logger, string socketPath, int limit);
 
         [LoggerMessage(EventId = 1011, Level = LogLevel.Debug, Message = "gRPC server on {SocketPath} stopped")]
         public static partial void Stopped(ILogger logger, string socketPath);

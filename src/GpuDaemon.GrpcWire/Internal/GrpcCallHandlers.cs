@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http;
 
@@ -5,22 +6,28 @@ namespace GpuDaemon.GrpcWire.Internal;
 
 internal interface IGrpcCallHandler
 {
-    Task HandleAsync(HttpContext httpContext, ServerCallContext call, int maxReceiveMessageBytes);
+    Task HandleAsync(HttpContext httpContext, ServerCallContext call, GrpcRequestReader requestReader);
 }
 
 internal static class CallHandlerHelpers
 {
-    public static ValueTask<TRequest> ReadSingleRequestAsync<TRequest>(HttpContext httpContext, MessageParser<TRequest> parser, int maxReceiveMessageBytes, CancellationToken cancellationToken)
-        where TRequest : class, IMessage<TRequest> =>
-        GrpcFraming.ReadSingleMessageAsync(httpContext.Request.BodyReader, parser, maxReceiveMessageBytes, cancellationToken);
-
     public static async Task WriteResponseAsync(HttpContext httpContext, IMessage message, CancellationToken cancellationToken)
     {
-        GrpcFraming.WriteMessage(httpContext.Response.BodyWriter, message);
-        var flush = await httpContext.Response.BodyWriter.FlushAsync(cancellationToken);
+        FlushResult flush;
+        try
+        {
+            GrpcFraming.WriteMessage(httpContext.Response.BodyWriter, message);
+            flush = await httpContext.Response.BodyWriter.FlushAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // The transport failed the write (RST_STREAM, a closed connection) before RequestAborted was set.
+            throw new CallAbortedException(ex);
+        }
+
         if (flush.IsCanceled || flush.IsCompleted)
         {
-            throw new OperationCanceledException("the client stopped reading the response", cancellationToken);
+            throw new CallAbortedException(new OperationCanceledException("the client stopped reading the response"));
         }
     }
 }
@@ -31,9 +38,9 @@ internal sealed class UnaryCallHandler<TRequest, TResponse>(
     where TRequest : class, IMessage<TRequest>
     where TResponse : class, IMessage<TResponse>
 {
-    public async Task HandleAsync(HttpContext httpContext, ServerCallContext call, int maxReceiveMessageBytes)
+    public async Task HandleAsync(HttpContext httpContext, ServerCallContext call, GrpcRequestReader requestReader)
     {
-        var request = await CallHandlerHelpers.ReadSingleRequestAsync(httpContext, method.RequestParser, maxReceiveMessageBytes, call.CancellationToken);
+        var request = await requestReader.ReadSingleAsync(method.RequestParser, call.CancellationToken);
         var response = await handler(request, call)
             ?? throw new RpcException(GrpcStatusCode.Internal, $"{method.Path} produced no response");
         await CallHandlerHelpers.WriteResponseAsync(httpContext, response, call.CancellationToken);
@@ -46,9 +53,9 @@ internal sealed class ServerStreamingCallHandler<TRequest, TResponse>(
     where TRequest : class, IMessage<TRequest>
     where TResponse : class, IMessage<TResponse>
 {
-    public async Task HandleAsync(HttpContext httpContext, ServerCallContext call, int maxReceiveMessageBytes)
+    public async Task HandleAsync(HttpContext httpContext, ServerCallContext call, GrpcRequestReader requestReader)
     {
-        var request = await CallHandlerHelpers.ReadSingleRequestAsync(httpContext, method.RequestParser, maxReceiveMessageBytes, call.CancellationToken);
+        var request = await requestReader.ReadSingleAsync(method.RequestParser, call.CancellationToken);
         await handler(request, new ResponseStreamWriter(httpContext, call.CancellationToken), call);
     }
 

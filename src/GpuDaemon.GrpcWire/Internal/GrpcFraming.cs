@@ -14,8 +14,9 @@ internal static class GrpcFraming
     /// <summary>
     /// Reads the next message, or returns null when the stream ends cleanly between messages.
     /// Oversized, compressed (no encoding is ever negotiated) and truncated messages become RpcExceptions.
+    /// While it waits for the rest of a message, the bytes it holds count against <paramref name="lease"/>.
     /// </summary>
-    public static async ValueTask<T?> ReadMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageBytes, CancellationToken cancellationToken)
+    public static async ValueTask<T?> ReadMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageBytes, CancellationToken cancellationToken, RequestBytesLease? lease = null)
         where T : class, IMessage<T>
     {
         while (true)
@@ -27,12 +28,12 @@ internal static class GrpcFraming
                 T message;
                 try
                 {
-                    message = parser.ParseFrom(payload);
+                    message = ParseMessage(parser, payload);
                 }
-                catch (InvalidProtocolBufferException ex)
+                catch (RpcException)
                 {
                     reader.AdvanceTo(buffer.Start);
-                    throw new RpcException(GrpcStatusCode.Internal, $"cannot parse {typeof(T).Name} message: {ex.Message}");
+                    throw;
                 }
 
                 reader.AdvanceTo(buffer.Start);
@@ -52,6 +53,7 @@ internal static class GrpcFraming
             }
 
             reader.AdvanceTo(buffer.Start, buffer.End);
+            lease?.Hold(buffer.Length);
         }
     }
 
@@ -60,10 +62,10 @@ internal static class GrpcFraming
     /// the stream's end: a second message or any stray byte after the first fails the call, so a handler never
     /// acts on a request the client did not mean as a whole.
     /// </summary>
-    public static async ValueTask<T> ReadSingleMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageBytes, CancellationToken cancellationToken)
+    public static async ValueTask<T> ReadSingleMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageBytes, CancellationToken cancellationToken, RequestBytesLease? lease = null)
         where T : class, IMessage<T>
     {
-        var message = await ReadMessageAsync(reader, parser, maxMessageBytes, cancellationToken)
+        var message = await ReadMessageAsync(reader, parser, maxMessageBytes, cancellationToken, lease)
             ?? throw new RpcException(GrpcStatusCode.Internal, "request stream ended before its message arrived");
         while (true)
         {
@@ -85,6 +87,25 @@ internal static class GrpcFraming
             {
                 throw new OperationCanceledException("reading the request was cancelled", cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Parses a peer's message bytes; any failure is INTERNAL with a one-line message. Google.Protobuf reports
+    /// malformed input as InvalidProtocolBufferException, but a sub-message length varint that overflows to a negative int makes it throw
+    /// IndexOutOfRangeException (found by the wire fuzzer), so those count as malformed input too rather
+    /// than as a handler failure.
+    /// </summary>
+    public static T ParseMessage<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload)
+        where T : class, IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(payload);
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or IndexOutOfRangeException or ArgumentException)
+        {
+            throw new RpcException(GrpcStatusCode.Internal, $"cannot parse {typeof(T).Name} message: {ex.Message}");
         }
     }
 

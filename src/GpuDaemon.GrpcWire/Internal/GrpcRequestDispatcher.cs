@@ -8,10 +8,27 @@ internal sealed partial class GrpcRequestDispatcher(
     GrpcServiceMap services,
     GrpcServerOptions options,
     TimeProvider timeProvider,
+    GrpcServerCounters counters,
     ILogger logger,
     CancellationToken serverStopping)
 {
+    /// <summary>The key under which a connection's <see cref="ConnectionRequestBytes"/> sits in its items.</summary>
+    internal static readonly object ConnectionBytesKey = new();
+
     public async Task DispatchAsync(HttpContext httpContext)
+    {
+        counters.StreamStarted();
+        try
+        {
+            await DispatchCoreAsync(httpContext);
+        }
+        finally
+        {
+            counters.StreamEnded();
+        }
+    }
+
+    private async Task DispatchCoreAsync(HttpContext httpContext)
     {
         var request = httpContext.Request;
         var response = httpContext.Response;
@@ -33,6 +50,26 @@ internal sealed partial class GrpcRequestDispatcher(
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = GrpcProtocol.ContentType;
 
+        // Everything from here on answers with a gRPC status, whatever fails: header handling included.
+        try
+        {
+            await CallAsync(httpContext, path);
+        }
+        catch (Exception ex) when (IsClientGone(httpContext, ex))
+        {
+            Log.ClientCancelled(logger, path);
+        }
+        catch (Exception ex)
+        {
+            Log.HandlerFailed(logger, path, ex);
+            WriteStatus(response, GrpcStatusCode.Internal, $"{path} failed: {OneLine(ex.Message)}");
+        }
+    }
+
+    private async Task CallAsync(HttpContext httpContext, string path)
+    {
+        var request = httpContext.Request;
+        var response = httpContext.Response;
         if (!services.TryGetHandler(path, out var handler))
         {
             Log.UnknownMethod(logger, path);
@@ -57,19 +94,23 @@ internal sealed partial class GrpcRequestDispatcher(
                 return;
             }
 
-            timeout = parsed;
+            // A timeout beyond MaxEnforcedTimeout is no deadline in practice (and beyond what a timer or a date holds).
+            timeout = parsed <= GrpcLimits.MaxEnforcedTimeout ? parsed : null;
         }
 
         // Most calls (all of the kubelet's) carry no grpc-timeout: no timer for them.
-        using var deadline = timeout is { } t && t < TimeSpan.FromDays(30) ? new CancellationTokenSource(t, timeProvider) : null;
+        using var deadline = timeout is { } t ? new CancellationTokenSource(t, timeProvider) : null;
         using var callCancellation = deadline is null
             ? CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, serverStopping)
             : CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, deadline.Token, serverStopping);
         var call = new ServerCallContext(path, request.Headers, timeout is { } d ? timeProvider.GetUtcNow() + d : null, callCancellation.Token);
 
+        using var bodyDeadline = new CancellationTokenSource(options.RequestBodyTimeout, timeProvider);
+        var requestReader = new GrpcRequestReader(httpContext, options.MaxReceiveMessageBytes, options.RequestBodyTimeout, bodyDeadline, NewLease(httpContext));
+
         try
         {
-            await handler.HandleAsync(httpContext, call, options.MaxReceiveMessageBytes);
+            await handler.HandleAsync(httpContext, call, requestReader);
             WriteStatus(response, GrpcStatusCode.OK, string.Empty);
         }
         catch (RpcException ex)
@@ -77,25 +118,35 @@ internal sealed partial class GrpcRequestDispatcher(
             Log.CallFailed(logger, path, ex.StatusCode, ex.Detail);
             WriteStatus(response, ex.StatusCode, ex.Detail);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested)
-        {
-            // The client reset the stream (RST_STREAM) or closed the connection: nobody is left to answer.
-            Log.ClientCancelled(logger, path);
-        }
-        catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true)
+        catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true && !httpContext.RequestAborted.IsCancellationRequested)
         {
             WriteStatus(response, GrpcStatusCode.DeadlineExceeded, $"deadline of {timeout} exceeded");
         }
-        catch (OperationCanceledException) when (serverStopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (serverStopping.IsCancellationRequested && !httpContext.RequestAborted.IsCancellationRequested)
         {
             WriteStatus(response, GrpcStatusCode.Unavailable, "server is shutting down");
         }
-        catch (Exception ex)
-        {
-            Log.HandlerFailed(logger, path, ex);
-            WriteStatus(response, GrpcStatusCode.Internal, $"{path} failed: {OneLine(ex.Message)}");
-        }
     }
+
+    private RequestBytesLease NewLease(HttpContext httpContext)
+    {
+        // The connection middleware put one per connection in its items; without it (never in practice) the
+        // call still counts against the server-wide budget.
+        var items = httpContext.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        var connection = items is not null && items.TryGetValue(ConnectionBytesKey, out var value) && value is ConnectionRequestBytes bytes
+            ? bytes
+            : new ConnectionRequestBytes();
+        return new RequestBytesLease(counters, connection, options.MaxBufferedRequestBytesPerConnection, options.MaxBufferedRequestBytes);
+    }
+
+    /// <summary>
+    /// The client reset the stream or closed the connection: a failed read or write on a call whose stream was
+    /// aborted, or a transport failure the reader or writer recognised before RequestAborted was set.
+    /// Nobody is left to answer, and nothing went wrong on our side.
+    /// </summary>
+    private static bool IsClientGone(HttpContext httpContext, Exception ex) =>
+        ex is CallAbortedException
+        || (httpContext.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException);
 
     private static void WriteStatus(HttpResponse response, GrpcStatusCode status, string message)
     {

@@ -163,4 +163,18 @@ public sealed class GrpcFramingTests
         Assert.Equal(message.CalculateSize(), (framed[1] << 24) | (framed[2] << 16) | (framed[3] << 8) | framed[4]);
         Assert.Equal(message.ToByteArray(), framed[5..]);
     }
+
+    /// <summary>
+    /// Found by the wire fuzzer (seed 3852773, iteration 35353): a sub-message length varint that overflows to a
+    /// negative int makes Google.Protobuf 3.25.1 throw IndexOutOfRangeException instead of its parse error.
+    /// </summary>
+    [Theory]
+    [InlineData(new byte[] { 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x47, 0x50, 0x55, 0x2D })]
+    [InlineData(new byte[] { 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F })]
+    public void ParseMessage_NegativeSubMessageLength_InternalRpcException(byte[] bytes)
+    {
+        var ex = Assert.Throws<RpcException>(() => GrpcFraming.ParseMessage(AllocateRequest.Parser, new System.Buffers.ReadOnlySequence<byte>(bytes)));
+
+        Assert.Equal(GrpcStatusCode.Internal, ex.StatusCode);
+    }
 }

@@ -19,6 +19,19 @@ public sealed class GrpcTimeoutTests
     }
 
     [Theory]
+    [InlineData("99999999n")]
+    [InlineData("99999999u")]
+    [InlineData("99999999m")]
+    [InlineData("99999999S")]
+    [InlineData("99999999M")]
+    [InlineData("99999999H")]
+    public void TryParse_LargestValueInEveryUnit_PositiveAndNoOverflow(string header)
+    {
+        Assert.True(GrpcTimeout.TryParse(header, out var timeout));
+        Assert.True(timeout > TimeSpan.Zero);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("S")]
     [InlineData("10")]

@@ -34,3 +34,19 @@ public sealed class RecordingLogger : ILogger
         }
     }
 }
+
+/// <summary>A logger factory whose loggers all record into one <see cref="RecordingLogger"/>.</summary>
+public sealed class RecordingLoggerFactory : ILoggerFactory
+{
+    public RecordingLogger Logger { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => Logger;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,4 +1,5 @@
 using GpuDaemon.GrpcWire;
+using Microsoft.Extensions.Logging;
 
 namespace GpuDaemon.Tests.TestSupport;
 
@@ -7,10 +8,10 @@ public sealed class ServerHarness : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new();
 
-    private ServerHarness(GrpcServiceMap services, GrpcServerOptions? options, TimeProvider? timeProvider)
+    private ServerHarness(GrpcServiceMap services, GrpcServerOptions? options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory)
     {
         SocketPath = _directory.File("plugin.sock");
-        Server = new GrpcUnixServer(SocketPath, services, TestLogging.Factory, options, timeProvider);
+        Server = new GrpcUnixServer(SocketPath, services, loggerFactory ?? TestLogging.Factory, options, timeProvider);
         Client = new GrpcUnixClient(SocketPath);
     }
 
@@ -20,11 +21,25 @@ public sealed class ServerHarness : IAsyncDisposable
 
     public GrpcUnixClient Client { get; }
 
-    public static async Task<ServerHarness> StartAsync(GrpcServiceMap services, GrpcServerOptions? options = null, TimeProvider? timeProvider = null)
+    public static async Task<ServerHarness> StartAsync(GrpcServiceMap services, GrpcServerOptions? options = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
-        var harness = new ServerHarness(services, options, timeProvider);
+        var harness = new ServerHarness(services, options, timeProvider, loggerFactory);
         await harness.Server.StartAsync();
         return harness;
+    }
+
+    /// <summary>
+    /// Waits, boundedly, until <paramref name="condition"/> holds: for server-side counters that settle a moment
+    /// after the client has seen the outcome. Fails the test with <paramref name="what"/> if it never does.
+    /// </summary>
+    public static async Task SettlesAsync(Func<bool> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(5);
+        }
     }
 
     public async ValueTask DisposeAsync()
