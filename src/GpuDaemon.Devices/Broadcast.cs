@@ -9,6 +9,13 @@ namespace GpuDaemon.Devices;
 /// </summary>
 public sealed class Broadcast<T>
 {
+    /// <summary>
+    /// Items kept for a subscriber that falls behind; past this the oldest are dropped. Readers need the latest
+    /// inventory, and an event storm (a GPU raising 1,000 Xids a second) changes nothing after its first events:
+    /// bounded, a stalled reader costs a fixed amount of memory instead of growing without end.
+    /// </summary>
+    public const int MaxQueuedPerSubscriber = 1024;
+
     private readonly Lock _gate = new();
     private readonly List<Channel<T>> _subscribers = [];
 
@@ -40,7 +47,11 @@ public sealed class Broadcast<T>
 
     private Channel<T> Add(Func<T>? first)
     {
-        var channel = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
+        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(MaxQueuedPerSubscriber)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.DropOldest,
+        });
         lock (_gate)
         {
             _subscribers.Add(channel);

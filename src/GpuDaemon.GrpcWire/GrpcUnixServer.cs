@@ -80,7 +80,17 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
         var server = new KestrelServer(Options.Create(kestrelOptions), transport, _loggerFactory);
         var dispatcher = new GrpcRequestDispatcher(_services, _options, _timeProvider, Counters, _loggerFactory.CreateLogger<GrpcRequestDispatcher>(), _stopping.Token);
-        await server.StartAsync(new DispatchingApplication(dispatcher), cancellationToken);
+        try
+        {
+            await server.StartAsync(new DispatchingApplication(dispatcher), cancellationToken);
+        }
+        catch
+        {
+            // A failed bind (the path is not writable, say) is retried by the caller: nothing may be left behind.
+            server.Dispose();
+            throw;
+        }
+
         _server = server;
 
         if (!OperatingSystem.IsWindows())

@@ -6,6 +6,31 @@ namespace GpuDaemon.Tests.Devices;
 public sealed class BroadcastTests
 {
     [Fact]
+    public async Task Publish_SubscriberFallsFarBehind_KeepsOnlyTheNewestItems()
+    {
+        var broadcast = new Broadcast<int>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var stalled = broadcast.SubscribeAsync(null, cts.Token).GetAsyncEnumerator(cts.Token);
+        var total = Broadcast<int>.MaxQueuedPerSubscriber * 5;
+
+        for (var i = 0; i < total; i++)
+        {
+            broadcast.Publish(i);
+        }
+
+        Assert.True(await stalled.MoveNextAsync());
+        Assert.Equal(total - Broadcast<int>.MaxQueuedPerSubscriber, stalled.Current);
+        var received = 1;
+        while (stalled.Current != total - 1)
+        {
+            Assert.True(await stalled.MoveNextAsync());
+            received++;
+        }
+
+        Assert.Equal(Broadcast<int>.MaxQueuedPerSubscriber, received);
+    }
+
+    [Fact]
     public async Task Publish_TwoSubscribers_EachGetsEveryItemAfterTheirFirst()
     {
         var broadcast = new Broadcast<int>();
