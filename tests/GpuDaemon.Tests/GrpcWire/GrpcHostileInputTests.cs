@@ -30,7 +30,7 @@ public sealed class GrpcHostileInputTests
         var seed = Environment.TickCount;
         var batches = Long ? 40 : 1;
         var clock = new ManualTimeProvider();
-        var service = new GrpcServerLimitsTests.CountingService();
+        var service = new CountingService(holdListAndWatchOpen: true);
         await using var harness = await ServerHarness.StartAsync(service.Map(), timeProvider: clock);
         for (var batch = 0; batch < batches; batch++)
         {

@@ -96,7 +96,7 @@ public sealed class GrpcServerLimitsTests
     public async Task RequestBody_HeadersWithoutData_DeadlineExceededAfterBodyTimeoutAndHandlerNotCalled()
     {
         var clock = new ManualTimeProvider();
-        var service = new CountingService();
+        var service = new CountingService(holdListAndWatchOpen: true);
         await using var harness = await ServerHarness.StartAsync(service.Map(), timeProvider: clock);
         await using var connection = await RawHttp2Connection.ConnectAsync(harness.SocketPath);
 
@@ -113,7 +113,7 @@ public sealed class GrpcServerLimitsTests
     public async Task RequestBody_ThreeOfFivePrefixBytes_DeadlineExceededAfterBodyTimeoutAndBytesReleased()
     {
         var clock = new ManualTimeProvider();
-        var service = new CountingService();
+        var service = new CountingService(holdListAndWatchOpen: true);
         await using var harness = await ServerHarness.StartAsync(service.Map(), timeProvider: clock);
         await using var connection = await RawHttp2Connection.ConnectAsync(harness.SocketPath);
 
@@ -157,7 +157,7 @@ public sealed class GrpcServerLimitsTests
         const long perConnection = 256 * 1024;
         const long total = 512 * 1024;
         var options = new GrpcServerOptions { MaxBufferedRequestBytesPerConnection = perConnection, MaxBufferedRequestBytes = total, MaxStreamsPerConnection = 16 };
-        await using var harness = await ServerHarness.StartAsync(new CountingService().Map(), options);
+        await using var harness = await ServerHarness.StartAsync(new CountingService(holdListAndWatchOpen: true).Map(), options);
         var connections = new List<RawHttp2Connection>();
         var streams = new List<(RawHttp2Connection Connection, int Stream)>();
         try
@@ -227,7 +227,7 @@ public sealed class GrpcServerLimitsTests
     public async Task Cancellation_ResetMidBody_NoErrorLogged()
     {
         var logs = new RecordingLoggerFactory();
-        await using var harness = await ServerHarness.StartAsync(new CountingService().Map(), loggerFactory: logs);
+        await using var harness = await ServerHarness.StartAsync(new CountingService(holdListAndWatchOpen: true).Map(), loggerFactory: logs);
         await using var connection = await RawHttp2Connection.ConnectAsync(harness.SocketPath);
 
         for (var i = 0; i < 20; i++)
@@ -247,7 +247,7 @@ public sealed class GrpcServerLimitsTests
     public async Task Cancellation_ConnectionClosedMidRequest_NoErrorLogged()
     {
         var logs = new RecordingLoggerFactory();
-        await using var harness = await ServerHarness.StartAsync(new CountingService().Map(), loggerFactory: logs);
+        await using var harness = await ServerHarness.StartAsync(new CountingService(holdListAndWatchOpen: true).Map(), loggerFactory: logs);
 
         for (var i = 0; i < 20; i++)
         {
@@ -294,27 +294,5 @@ public sealed class GrpcServerLimitsTests
         }
 
         return await ended;
-    }
-
-    /// <summary>Allocate, GetDevicePluginOptions and ListAndWatch handlers that only count their calls.</summary>
-    internal sealed class CountingService
-    {
-        private int _calls;
-
-        public int Calls => Volatile.Read(ref _calls);
-
-        public GrpcServiceMap Map() => new GrpcServiceMap()
-            .MapUnary(DevicePluginApi.Allocate, (_, _) =>
-            {
-                Interlocked.Increment(ref _calls);
-                return Task.FromResult(new AllocateResponse());
-            })
-            .MapUnary(DevicePluginApi.GetDevicePluginOptions, (_, _) => Task.FromResult(new DevicePluginOptions { PreStartRequired = true }))
-            .MapServerStreaming(DevicePluginApi.ListAndWatch, async (_, writer, call) =>
-            {
-                Interlocked.Increment(ref _calls);
-                await writer.WriteAsync(new ListAndWatchResponse { Devices = { new Device { ID = "GPU-a", Health = "Healthy" } } }, call.CancellationToken);
-                await Task.Delay(Timeout.InfiniteTimeSpan, call.CancellationToken);
-            });
     }
 }

@@ -386,24 +386,4 @@ public sealed class GrpcUnixServerTests
         Assert.Equal("additional data after the request message; this method takes exactly one message", response.GrpcMessage);
         Assert.Equal(0, service.Calls);
     }
-
-    /// <summary>Allocate and ListAndWatch handlers that only count their calls, so a test can tell whether a request reached one.</summary>
-    private sealed class CountingService
-    {
-        private int _calls;
-
-        public int Calls => Volatile.Read(ref _calls);
-
-        public GrpcServiceMap Map() => new GrpcServiceMap()
-            .MapUnary(DevicePluginApi.Allocate, (_, _) =>
-            {
-                Interlocked.Increment(ref _calls);
-                return Task.FromResult(new AllocateResponse());
-            })
-            .MapServerStreaming(DevicePluginApi.ListAndWatch, async (_, writer, call) =>
-            {
-                Interlocked.Increment(ref _calls);
-                await writer.WriteAsync(new ListAndWatchResponse { Devices = { new Device { ID = "GPU-a", Health = "Healthy" } } }, call.CancellationToken);
-            });
-    }
 }
