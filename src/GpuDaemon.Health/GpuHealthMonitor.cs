@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using GpuDaemon.Devices;
 using Microsoft.Extensions.Hosting;
@@ -29,13 +28,13 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, State> _states = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ProbeRun> _probing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private readonly IDisposable? _optionsSubscription;
     private HealthOptions _options;
     private ITimer? _probeTimer;
     private Task _eventLoop = Task.CompletedTask;
+    private BoundedHealthChecks _checks;
 
     public GpuHealthMonitor(IGpuBackend backend, IOptionsMonitor<HealthOptions> options, TimeProvider timeProvider, ILogger<GpuHealthMonitor> logger)
     {
@@ -44,24 +43,25 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
         _timeProvider = timeProvider;
         _logger = logger;
         _optionsSubscription = options.OnChange(Update);
+        _checks = new BoundedHealthChecks(backend.ProbeHealth, DefaultProbeTimeout);
+        _checks.Answered += OnAnswered;
     }
 
     public ChangeSignal Changed { get; } = new();
 
     /// <summary>See <see cref="DefaultProbeTimeout"/>; shorter in tests.</summary>
-    internal TimeSpan ProbeTimeout { get; init; } = DefaultProbeTimeout;
-
-    /// <summary>Health checks started and not yet answered (hung ones included); at most one per GPU.</summary>
-    internal int ProbesRunning
+    internal TimeSpan ProbeTimeout
     {
-        get
+        get => _checks.Timeout;
+        init
         {
-            lock (_gate)
-            {
-                return _probing.Count;
-            }
+            _checks = new BoundedHealthChecks(_backend.ProbeHealth, value);
+            _checks.Answered += OnAnswered;
         }
     }
+
+    /// <summary>Health checks started and not yet answered (hung ones included); at most one per GPU.</summary>
+    internal int ProbesRunning => _checks.Running;
 
     /// <summary>The options in force.</summary>
     public HealthOptions Options
@@ -147,10 +147,10 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
 
         var gpus = _backend.Inventory.Gpus;
         ForgetRemoved(gpus);
-        var runs = gpus.Select(gpu => StartProbe(gpu.Uuid)).ToList();
+        var runs = gpus.Select(gpu => _checks.Start(gpu.Uuid)).ToList();
         foreach (var run in runs)
         {
-            AwaitProbe(run);
+            Await(run);
         }
     }
 
@@ -282,89 +282,34 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
     }
 
     /// <summary>Checks one GPU and waits for the answer, at most <see cref="ProbeTimeout"/> from the check's start.</summary>
-    private void Probe(string uuid) => AwaitProbe(StartProbe(uuid));
+    private void Probe(string uuid) => Await(_checks.Start(uuid));
 
     /// <summary>
     /// After a fault event, checks the GPU at once without waiting on the event thread (an Xid such as 79
     /// often means the GPU is gone); a check that hangs is caught by the next scheduled probe's deadline.
     /// </summary>
-    private void LookNow(string uuid) => _ = StartProbe(uuid, faultsOnly: true);
+    private void LookNow(string uuid) => _ = _checks.Start(uuid, faultsOnly: true);
 
-    /// <summary>
-    /// Starts a health check of one GPU on a thread of its own, or joins the one already running: a check
-    /// that hangs in the driver holds one thread, and no second check is started for that GPU until it returns.
-    /// </summary>
-    private ProbeRun StartProbe(string uuid, bool faultsOnly = false)
+    /// <summary>A check that misses its deadline makes the GPU unhealthy (once per check).</summary>
+    private void Await(BoundedHealthChecks.Run run)
     {
-        lock (_gate)
+        if (_checks.WaitFoundHung(run))
         {
-            if (_probing.TryGetValue(uuid, out var running))
-            {
-                // A scheduled check that joins a look after a fault makes its answer count in full.
-                running.FaultsOnly &= faultsOnly;
-                return running;
-            }
-
-            var run = new ProbeRun(uuid, Stopwatch.GetTimestamp(), faultsOnly);
-            _probing[uuid] = run;
-            run.Completion = Task.Factory.StartNew(() => RunProbe(run), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            return run;
+            MarkUnhealthy(run.Uuid, $"health check did not answer within {Durations.Format(ProbeTimeout)}");
         }
     }
 
-    /// <summary>Waits for a check until its deadline; one that misses it makes the GPU unhealthy (once per check).</summary>
-    private void AwaitProbe(ProbeRun run)
+    private void OnAnswered(string uuid, HealthProbe probe, bool faultsOnly, TimeSpan? late)
     {
-        var remaining = ProbeTimeout - Stopwatch.GetElapsedTime(run.StartedAt);
-        if (run.Completion.Wait(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
+        if (late is { } after)
         {
-            return;
-        }
-
-        lock (_gate)
-        {
-            if (run.ReportedHung)
-            {
-                return;
-            }
-
-            run.ReportedHung = true;
-        }
-
-        MarkUnhealthy(run.Uuid, $"health check did not answer within {Durations.Format(ProbeTimeout)}");
-    }
-
-    private void RunProbe(ProbeRun run)
-    {
-        HealthProbe probe;
-        try
-        {
-            probe = _backend.ProbeHealth(run.Uuid);
-        }
-        catch (Exception ex)
-        {
-            probe = HealthProbe.Failed(ex.Message.ReplaceLineEndings(" "));
-        }
-
-        bool hung;
-        bool faultsOnly;
-        lock (_gate)
-        {
-            _probing.Remove(run.Uuid);
-            hung = run.ReportedHung;
-            faultsOnly = run.FaultsOnly;
-        }
-
-        if (hung)
-        {
-            var late = Stopwatch.GetElapsedTime(run.StartedAt);
-            Log.ProbeAnsweredLate(_logger, run.Uuid, late.TotalSeconds);
+            Log.ProbeAnsweredLate(_logger, uuid, after.TotalSeconds);
         }
 
         // A look right after a fault event only looks for a worse fault; recovery is judged by scheduled checks.
         if (Options.HealthChecks && !(faultsOnly && probe.Healthy))
         {
-            Apply(run.Uuid, probe);
+            Apply(uuid, probe);
         }
     }
 
@@ -435,21 +380,6 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
             Log.BecameUnhealthy(_logger, uuid, reason);
             Changed.Notify();
         }
-    }
-
-    private sealed class ProbeRun(string uuid, long startedAt, bool faultsOnly)
-    {
-        public string Uuid => uuid;
-
-        /// <summary>Read and written under the monitor's lock.</summary>
-        public bool FaultsOnly { get; set; } = faultsOnly;
-
-        public long StartedAt => startedAt;
-
-        public Task Completion { get; set; } = Task.CompletedTask;
-
-        /// <summary>Set under the monitor's lock once the GPU was marked unhealthy for this check's silence.</summary>
-        public bool ReportedHung { get; set; }
     }
 
     private sealed class State(GpuHealthVerdict verdict)
