@@ -1,7 +1,7 @@
-using GpuDaemon.Devices;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using GpuDaemon.Cli.Hosting;
+using GpuDaemon.Devices;
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.Health;
@@ -48,6 +48,31 @@ public sealed partial class DocsTests
             Assert.Contains($"| `--{name}` | `{value}` |", DevicePluginDoc, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void ReliabilityDoc_EveryLimit_StatedWithTheValueInCode()
+    {
+        var doc = File.ReadAllText(RepoFiles.Path("docs/reliability.md"));
+        string[] expected =
+        [
+            $"| open connections | {GpuDaemon.GrpcWire.GrpcLimits.DefaultMaxConcurrentConnections} |",
+            $"| streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS) | {GpuDaemon.GrpcWire.GrpcLimits.DefaultMaxStreamsPerConnection} |",
+            $"| request message size | {MiB(GpuDaemon.GrpcWire.GrpcLimits.DefaultMaxReceiveMessageBytes)} |",
+            $"| request-body deadline | {Durations.Format(GpuDaemon.GrpcWire.GrpcLimits.DefaultRequestBodyTimeout).Replace("s", " s", StringComparison.Ordinal)} ",
+            $"| incomplete request bytes per connection | {MiB(GpuDaemon.GrpcWire.GrpcLimits.DefaultMaxBufferedRequestBytesPerConnection)} ",
+            $"| incomplete request bytes, whole server | {MiB(GpuDaemon.GrpcWire.GrpcLimits.DefaultMaxBufferedRequestBytes)} ",
+            $"| longest enforced `grpc-timeout` | {GpuDaemon.GrpcWire.GrpcLimits.MaxEnforcedTimeout.TotalDays} days |",
+            $"| largest file read | {MiB(GpuDaemon.Cli.Settings.ConfigFileReader.MaxFileBytes)} (`ConfigFileReader.MaxFileBytes`)",
+            $"{MiB(GpuDaemon.Devices.Simulated.SimulatedBackend.MaxScenarioFileBytes)} (`SimulatedBackend.MaxScenarioFileBytes`)",
+            $"at most **{GpuDaemon.Devices.Broadcast<int>.MaxQueuedPerSubscriber:N0}** items",
+            $"A check still running after **{GpuDaemon.Health.GpuHealthMonitor.DefaultProbeTimeout.TotalSeconds} s**",
+            $"doubling to **{GpuDaemon.DevicePlugin.Kubelet.ResourceEndpoint.MaxRetry.TotalSeconds} s**",
+        ];
+
+        Assert.All(expected, text => Assert.Contains(text, doc, StringComparison.Ordinal));
+    }
+
+    private static string MiB(long bytes) => (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + " MiB";
 
     [Fact]
     public void SimulationExample_IsTheOneTheDocsPointTo()
