@@ -146,13 +146,34 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
         }
 
         connection.Items[GrpcRequestDispatcher.ConnectionBytesKey] = new ConnectionRequestBytes();
+
+        // The connection stops counting when its socket is closed, not only when Kestrel's processing of it returns:
+        // when a burst of reset calls overflows Kestrel's queue of stream output operations, Kestrel resets the
+        // socket but drops a stream's completion, and its connection processing then waits for that stream for
+        // ever, so next() never returns. The transport still reports the socket's end through ConnectionClosed.
+        var counted = new CountedConnection(Counters);
+        using var closed = connection.ConnectionClosed.Register(static state => ((CountedConnection)state!).Close(), counted);
         try
         {
             await next(connection);
         }
         finally
         {
-            Counters.ConnectionClosed();
+            counted.Close();
+        }
+    }
+
+    /// <summary>Takes an admitted connection off the open count once, whichever of its ends comes first.</summary>
+    private sealed class CountedConnection(GrpcServerCounters counters)
+    {
+        private int _closed;
+
+        public void Close()
+        {
+            if (Interlocked.Exchange(ref _closed, 1) == 0)
+            {
+                counters.ConnectionClosed();
+            }
         }
     }
 

@@ -69,6 +69,42 @@ public sealed class GrpcServerLimitsTests
         }
     }
 
+    /// <summary>
+    /// A burst of calls each reset at once can overflow Kestrel's queue of stream output operations ("exceeded the
+    /// output operations maximum queue size"). Kestrel then resets the socket, but a stream whose completion it
+    /// dropped keeps its connection processing waiting for ever: the connection middleware never returns, and the
+    /// connection used to stay counted, holding one of the 64 places, long after its socket was gone.
+    /// </summary>
+    [Fact]
+    public async Task Connections_ResetBurstsOverflowKestrelOutputQueue_ConnectionCountReturnsToZero()
+    {
+        const string overflow = "output operations maximum queue size";
+        var logs = new RecordingLoggerFactory();
+        await using var harness = await ServerHarness.StartAsync(new CountingService().Map(), loggerFactory: logs);
+        var attempts = 0;
+        while (attempts < 200)
+        {
+            attempts++;
+            await using (var connection = await RawHttp2Connection.ConnectAsync(harness.SocketPath))
+            {
+                await connection.ResetBurstAsync(AllocatePath, 500);
+                // Either the server closed the connection for the burst or it still answers a call on it.
+                var call = await connection.CallAsync(OptionsPath, GrpcFraming.Frame(new Empty()));
+                var outcome = await connection.WaitForEndAsync(call);
+                Assert.True(outcome.GrpcStatus == "0" || outcome.ConnectionClosed || outcome.ResetError is not null, $"attempt {attempts}: {outcome}");
+            }
+
+            await ServerHarness.SettlesAsync(
+                () => harness.Server.Counters.OpenConnections == 0,
+                $"attempt {attempts}: {harness.Server.Counters.OpenConnections} connection(s) still counted after the client closed; overflows so far: {logs.Logger.Entries.Count(e => e.Message.Contains(overflow, StringComparison.Ordinal))}",
+                TimeSpan.FromSeconds(5));
+        }
+
+        // The case under test must have happened; if Kestrel no longer overflows on such bursts, find another trigger.
+        Assert.True(logs.Logger.Entries.Any(e => e.Message.Contains(overflow, StringComparison.Ordinal)), $"no output-queue overflow in {attempts} bursts");
+        Assert.Equal(0, harness.Server.Counters.ActiveStreams);
+    }
+
     [Fact]
     public async Task Connections_ServerSettings_AdvertiseStreamLimitAndRefuseStreamsBeyondIt()
     {

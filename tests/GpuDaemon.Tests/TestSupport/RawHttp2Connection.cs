@@ -130,7 +130,31 @@ public sealed class RawHttp2Connection : IAsyncDisposable
     public Task ResetAsync(int streamId, int errorCode = 0x8) =>
         WriteFrameAsync(RstStream, 0, streamId, BigEndian(errorCode));
 
-    public async Task WriteFrameAsync(byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, int? declaredLength = null)
+    public Task WriteFrameAsync(byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, int? declaredLength = null) =>
+        WriteRawAsync(Frame(type, flags, streamId, payload.Span, declaredLength));
+
+    /// <summary>
+    /// Opens <paramref name="count"/> calls and resets each at once (HEADERS then RST_STREAM CANCEL), all in one
+    /// write, so that the server reads the whole burst together. Returns the last stream ID used.
+    /// </summary>
+    public async Task<int> ResetBurstAsync(string path, int count)
+    {
+        var block = RequestHeaderBlock(path);
+        var burst = new List<byte>();
+        var id = 0;
+        for (var i = 0; i < count; i++)
+        {
+            id = NextStreamId();
+            burst.AddRange(Frame(Headers, EndHeaders, id, block));
+            burst.AddRange(Frame(RstStream, 0, id, BigEndian(0x8)));
+        }
+
+        await WriteRawAsync(burst.ToArray());
+        return id;
+    }
+
+    /// <summary>One frame's bytes: the 9-byte header (with <paramref name="declaredLength"/> if given) and the payload.</summary>
+    public static byte[] Frame(byte type, byte flags, int streamId, ReadOnlySpan<byte> payload, int? declaredLength = null)
     {
         var frame = new byte[9 + payload.Length];
         var length = declaredLength ?? payload.Length;
@@ -140,8 +164,8 @@ public sealed class RawHttp2Connection : IAsyncDisposable
         frame[3] = type;
         frame[4] = flags;
         BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(5), streamId & int.MaxValue);
-        payload.CopyTo(frame.AsMemory(9));
-        await WriteRawAsync(frame);
+        payload.CopyTo(frame.AsSpan(9));
+        return frame;
     }
 
     /// <summary>Writes bytes as they are; a write to a connection the server closed is ignored (the test checks outcomes).</summary>
