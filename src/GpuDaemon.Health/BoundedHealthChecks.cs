@@ -6,7 +6,9 @@ namespace GpuDaemon.Health;
 /// <summary>
 /// Runs each GPU's health check on a thread of its own, at most one per GPU, and waits for it at most a
 /// deadline. A check that hangs in the driver holds one thread; no second check starts for that GPU until it
-/// returns, and every waiter past the deadline is told the check is hung (the first one, exactly once).
+/// returns, and every waiter past the deadline is told the check is hung (the first one, exactly once). A caller
+/// that joins a running check asks for a fresh one after it: the check that was already running may have looked
+/// before the event that made the caller ask (a GPU's recovery, say), so its answer is superseded.
 /// </summary>
 internal sealed class BoundedHealthChecks(Func<string, HealthProbe> check, TimeSpan timeout)
 {
@@ -41,6 +43,7 @@ internal sealed class BoundedHealthChecks(Func<string, HealthProbe> check, TimeS
             if (_running.TryGetValue(uuid, out var running))
             {
                 running.FaultsOnly &= faultsOnly;
+                running.Again = true;
                 return running;
             }
 
@@ -54,53 +57,82 @@ internal sealed class BoundedHealthChecks(Func<string, HealthProbe> check, TimeS
     /// <summary>Waits for a check until its deadline; true only for the first waiter to find it hung.</summary>
     public bool WaitFoundHung(Run run)
     {
-        var remaining = timeout - Stopwatch.GetElapsedTime(run.StartedAt);
-        if (run.Completion.Wait(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
+        while (true)
         {
-            return false;
-        }
-
-        lock (_gate)
-        {
-            if (run.ReportedHung)
+            var remaining = timeout - Stopwatch.GetElapsedTime(Volatile.Read(ref run.StartedAtTicks));
+            if (run.Completion.Wait(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
             {
                 return false;
             }
 
-            run.ReportedHung = true;
-            return true;
+            lock (_gate)
+            {
+                if (Stopwatch.GetElapsedTime(run.StartedAtTicks) < timeout)
+                {
+                    continue; // a fresh check began meanwhile: it gets its own deadline
+                }
+
+                if (run.ReportedHung)
+                {
+                    return false;
+                }
+
+                run.ReportedHung = true;
+                return true;
+            }
         }
     }
 
     private void Execute(Run run)
     {
         HealthProbe probe;
+        bool hung;
+        bool faultsOnly;
+        while (true)
+        {
+            probe = Check(run.Uuid);
+            lock (_gate)
+            {
+                if (!run.Again || run.ReportedHung)
+                {
+                    // A hung check's late answer is delivered as it is; asking the driver again at once would only hang again.
+                    _running.Remove(run.Uuid);
+                    hung = run.ReportedHung;
+                    faultsOnly = run.FaultsOnly;
+                    break;
+                }
+
+                run.Again = false;
+                Volatile.Write(ref run.StartedAtTicks, Stopwatch.GetTimestamp());
+            }
+        }
+
+        Answered?.Invoke(run.Uuid, probe, faultsOnly, hung ? Stopwatch.GetElapsedTime(run.StartedAtTicks) : null);
+    }
+
+    private HealthProbe Check(string uuid)
+    {
         try
         {
-            probe = check(run.Uuid);
+            return check(uuid);
         }
         catch (Exception ex)
         {
-            probe = HealthProbe.Failed(ex.Message.ReplaceLineEndings(" "));
+            return HealthProbe.Failed(ex.Message.ReplaceLineEndings(" "));
         }
-
-        bool hung;
-        bool faultsOnly;
-        lock (_gate)
-        {
-            _running.Remove(run.Uuid);
-            hung = run.ReportedHung;
-            faultsOnly = run.FaultsOnly;
-        }
-
-        Answered?.Invoke(run.Uuid, probe, faultsOnly, hung ? Stopwatch.GetElapsedTime(run.StartedAt) : null);
     }
 
     internal sealed class Run(string uuid, long startedAt, bool faultsOnly)
     {
         public string Uuid => uuid;
 
-        public long StartedAt => startedAt;
+        /// <summary>When the check now running began (a <see cref="Stopwatch"/> timestamp); a fresh check moves it.</summary>
+#pragma warning disable CA1051 // A field, so that it can be read and written with Volatile.
+        public long StartedAtTicks = startedAt;
+#pragma warning restore CA1051
+
+        /// <summary>A caller joined while the check ran: check again before answering. Under the owner's lock.</summary>
+        public bool Again { get; set; }
 
         public Task Completion { get; set; } = Task.CompletedTask;
 

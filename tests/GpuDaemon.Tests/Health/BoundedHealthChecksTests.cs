@@ -44,6 +44,43 @@ public sealed class BoundedHealthChecksTests
     }
 
     [Fact]
+    public async Task Start_JoinedWhileRunning_ChecksAgainAndAnswersOnlyWithTheFreshResult()
+    {
+        using var release = new ManualResetEventSlim();
+        var calls = 0;
+        var checks = new BoundedHealthChecks(_ =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                release.Wait();
+                return HealthProbe.Failed("looked before the GPU recovered");
+            }
+
+            return HealthProbe.Ok;
+        }, TimeSpan.FromSeconds(10));
+        var answers = new List<HealthProbe>();
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        checks.Answered += (_, probe, _, _) =>
+        {
+            lock (answers)
+            {
+                answers.Add(probe);
+            }
+
+            answered.TrySetResult();
+        };
+
+        checks.Start("GPU-a", faultsOnly: true);
+        var joined = checks.Start("GPU-a");
+        release.Set();
+
+        Assert.False(checks.WaitFoundHung(joined));
+        await answered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([HealthProbe.Ok], answers);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
     public async Task Start_CheckThrows_AnsweredAsFailedWithTheMessage()
     {
         var checks = new BoundedHealthChecks(_ => throw new InvalidOperationException("driver said no\nsecond line"), TimeSpan.FromSeconds(10));
