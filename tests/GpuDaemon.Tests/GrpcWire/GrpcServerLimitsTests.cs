@@ -102,7 +102,12 @@ public sealed class GrpcServerLimitsTests
 
         // The case under test must have happened; if Kestrel no longer overflows on such bursts, find another trigger.
         Assert.True(logs.Logger.Entries.Any(e => e.Message.Contains(overflow, StringComparison.Ordinal)), $"no output-queue overflow in {attempts} bursts");
-        Assert.Equal(0, harness.Server.Counters.ActiveStreams);
+
+        // A stream of the last burst may still be finishing on a loaded machine; one stuck for good would not.
+        await ServerHarness.SettlesAsync(
+            () => harness.Server.Counters.ActiveStreams == 0,
+            $"{harness.Server.Counters.ActiveStreams} stream(s) still active after the bursts",
+            TimeSpan.FromSeconds(15));
     }
 
     [Fact]
