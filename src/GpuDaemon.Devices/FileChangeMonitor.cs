@@ -215,7 +215,7 @@ public sealed partial class FileChangeMonitor : IDisposable
 
             if (ShouldWarn("too large"))
             {
-                Log.TooLarge(_logger, _path, _options.MaxBytes);
+                Log.TooLarge(_logger, _path, ByteSizes.Format(_options.MaxBytes));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -281,8 +281,8 @@ public sealed partial class FileChangeMonitor : IDisposable
         [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Applying the new content of {Path} failed")]
         public static partial void CallbackFailed(ILogger logger, string path, Exception exception);
 
-        [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Not reading {Path}: it is larger than {MaxBytes} bytes; keeping what was last read")]
-        public static partial void TooLarge(ILogger logger, string path, long maxBytes);
+        [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Not reading {Path}: it is larger than {Limit}, the most GpuDaemon reads; keeping what was last read")]
+        public static partial void TooLarge(ILogger logger, string path, string limit);
 
         [LoggerMessage(EventId = 2105, Level = LogLevel.Information, Message = "{Path} can be read again")]
         public static partial void ReadableAgain(ILogger logger, string path);

@@ -30,7 +30,7 @@ internal static class ConfigFileReader
             if (!FileChangeMonitor.TryReadAllText(path, MaxFileBytes, out text))
             {
                 throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                    $"config file {path} is larger than {MaxFileBytes / 1024 / 1024} MiB, the most GpuDaemon reads; check that the path names the config file"));
+                    $"config file {path} is larger than {ByteSizes.Format(MaxFileBytes)}, the most GpuDaemon reads; check that the path names the config file"));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

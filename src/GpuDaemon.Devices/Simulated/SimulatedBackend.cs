@@ -83,7 +83,7 @@ public sealed partial class SimulatedBackend : IGpuBackend
             if (!FileChangeMonitor.TryReadAllText(path, MaxScenarioFileBytes, out text))
             {
                 throw new DeviceBackendException(string.Create(CultureInfo.InvariantCulture,
-                    $"simulation file {path} is larger than {MaxScenarioFileBytes / 1024 / 1024} MiB, the most GpuDaemon reads; check that the path names the scenario file"));
+                    $"simulation file {path} is larger than {ByteSizes.Format(MaxScenarioFileBytes)}, the most GpuDaemon reads; check that the path names the scenario file"));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

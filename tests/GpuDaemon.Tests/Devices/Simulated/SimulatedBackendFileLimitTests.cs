@@ -89,6 +89,7 @@ public sealed class SimulatedBackendFileLimitTests : IDisposable
         Assert.True(allocated < SimulatedBackend.MaxScenarioFileBytes, $"allocated {allocated} bytes");
         Assert.InRange(_log.Count(TooLarge), 11, 12);
         Assert.All(_log.Entries.Where(e => e.EventId.Id == TooLarge), e => HostileFiles.AssertOneShortLine(e.Message));
+        Assert.Contains($"is larger than 4 MiB, the most GpuDaemon reads", _log.Entries.First(e => e.EventId.Id == TooLarge).Message, StringComparison.Ordinal);
         Assert.Equal(0, _log.Count(ScenarioRejected));
         Assert.Equal(2, backend.Inventory.Gpus.Count);
     }
