@@ -20,8 +20,9 @@ internal sealed class CommandSettings
         command.Add(_config);
     }
 
-    public DaemonSettings Load(ParseResult parse, IEnvironment environment) =>
-        SettingsLoader.Load(parse, _options, _config, environment);
+    /// <param name="configText">The config file's content when already read (a watched change); null reads the file.</param>
+    public DaemonSettings Load(ParseResult parse, IEnvironment environment, string? configText = null) =>
+        SettingsLoader.Load(parse, _options, _config, environment, configText);
 
     /// <summary>The config file in use (flag or environment), to watch for changes; null if none.</summary>
     public string? ConfigPath(ParseResult parse, IEnvironment environment) =>

@@ -26,7 +26,7 @@ internal static partial class ServeCommand
             var settings = ServeSettings.Bind(raw);
             var builder = GpuDaemonHost.CreateBuilder(raw, DefaultLogLevel);
             builder.Services
-                .AddServe(settings, () => ServeSettings.Bind(settingsSpec.Load(parse, environment)))
+                .AddServe(settings, configText => ServeSettings.Bind(settingsSpec.Load(parse, environment, configText)))
                 .AddConfigReload(new ConfigReloadOptions(settingsSpec.ConfigPath(parse, environment)));
             var host = builder.Build();
             await using var disposeHost = (IAsyncDisposable)host; // backends are IAsyncDisposable only

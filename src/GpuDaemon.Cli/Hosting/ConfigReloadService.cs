@@ -32,6 +32,7 @@ internal sealed partial class ConfigReloadService(SettingsMonitor settings, Conf
     private int _disposed;
     private readonly Lock _gate = new();
     private string _why = string.Empty;
+    private string? _configText;
     private PosixSignalRegistration? _hangup;
     private FileChangeMonitor? _fileMonitor;
     private Task _loop = Task.CompletedTask;
@@ -47,18 +48,23 @@ internal sealed partial class ConfigReloadService(SettingsMonitor settings, Conf
         if (options.ConfigPath is { } path)
         {
             var watch = new FileChangeMonitorOptions { PollInterval = options.PollInterval, QuietPeriod = options.QuietPeriod, MaxBytes = ConfigFileReader.MaxFileBytes, UseChangeNotifications = options.UseChangeNotifications };
-            _fileMonitor = new FileChangeMonitor(path, ReadOrNull(path), _ => Request(path + " changed"), timeProvider, watch, logger);
+            // The reload parses the content the watcher found stable, not whatever the file holds a moment later.
+            _fileMonitor = new FileChangeMonitor(path, ReadOrNull(path), text => Request(path + " changed", text), timeProvider, watch, logger);
         }
 
         return Task.CompletedTask;
     }
 
-    /// <summary>Asks for a reload; several requests before the loop gets to them make one reload.</summary>
-    public void Request(string why)
+    /// <summary>
+    /// Asks for a reload, with the config file's content when it is already read (null: read the file). Several
+    /// requests before the loop gets to them make one reload, of the latest.
+    /// </summary>
+    public void Request(string why, string? configText = null)
     {
         lock (_gate)
         {
             _why = why;
+            _configText = configText;
         }
 
         _requested.Notify();
@@ -100,12 +106,14 @@ internal sealed partial class ConfigReloadService(SettingsMonitor settings, Conf
 
             seen = _requested.Version;
             string why;
+            string? configText;
             lock (_gate)
             {
                 why = _why;
+                configText = _configText;
             }
 
-            settings.Reload(why);
+            settings.Reload(why, configText);
         }
     }
 

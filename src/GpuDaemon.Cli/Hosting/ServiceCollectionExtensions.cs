@@ -23,7 +23,7 @@ internal static class ServiceCollectionExtensions
     /// Adds every subsystem of serve, in start order (backend, health, device plugin), fed by one settings
     /// snapshot. With <paramref name="reload"/>, <see cref="SettingsMonitor.Reload"/> builds and hands out new ones.
     /// </summary>
-    public static IServiceCollection AddServe(this IServiceCollection services, ServeSettings initial, Func<ServeSettings>? reload = null)
+    public static IServiceCollection AddServe(this IServiceCollection services, ServeSettings initial, Func<string?, ServeSettings>? reload = null)
     {
         services.AddSingleton(sp => new SettingsMonitor(initial, reload, sp.GetRequiredService<ILogger<SettingsMonitor>>()));
         services.AddSingleton<IOptionsMonitor<HealthOptions>>(sp => new SettingsOptionsMonitor<HealthOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.Health));

@@ -6,7 +6,9 @@ namespace GpuDaemon.Cli.Hosting;
 /// The one reload path: holds the settings snapshot in force, and on <see cref="Reload"/> builds a new one
 /// and hands it to every subscriber, or, if it is rejected, keeps the last good one and says why in one line.
 /// </summary>
-internal sealed partial class SettingsMonitor(ServeSettings initial, Func<ServeSettings>? load, ILogger<SettingsMonitor> logger)
+/// <param name="load">Builds a snapshot from flags, environment and the config file: from the given content of the
+/// file when not null (the content a file watcher found stable), else from the file as it is now.</param>
+internal sealed partial class SettingsMonitor(ServeSettings initial, Func<string?, ServeSettings>? load, ILogger<SettingsMonitor> logger)
 {
     private readonly Lock _gate = new();
     private readonly List<Action<ServeSettings>> _subscribers = [];
@@ -38,7 +40,7 @@ internal sealed partial class SettingsMonitor(ServeSettings initial, Func<ServeS
     /// Loads the settings again (flags, environment, config file) and applies them to every subsystem; true if
     /// applied. Never throws: whatever is wrong with the new settings is logged and the last good ones stay.
     /// </summary>
-    public bool Reload(string why)
+    public bool Reload(string why, string? configText = null)
     {
         if (load is null)
         {
@@ -48,7 +50,7 @@ internal sealed partial class SettingsMonitor(ServeSettings initial, Func<ServeS
         ServeSettings next;
         try
         {
-            next = load();
+            next = load(configText);
         }
         catch (Exception ex)
         {

@@ -5,7 +5,8 @@ namespace GpuDaemon.Cli.Settings;
 /// <summary>Merges a command's settings: explicit flags, then environment, then the config file.</summary>
 internal static class SettingsLoader
 {
-    public static DaemonSettings Load(ParseResult parse, IReadOnlyList<Option> settingOptions, Option<string> configOption, IEnvironment environment)
+    /// <param name="configText">The config file's content when the caller has already read it; null reads the file.</param>
+    public static DaemonSettings Load(ParseResult parse, IReadOnlyList<Option> settingOptions, Option<string> configOption, IEnvironment environment, string? configText = null)
     {
         var names = settingOptions.Select(o => SettingNames.FromFlag(o.Name)).ToList();
         var values = new Dictionary<string, SettingValue>(StringComparer.Ordinal);
@@ -13,7 +14,8 @@ internal static class SettingsLoader
         var configPath = ConfigPath(parse, configOption, environment);
         if (configPath is not null)
         {
-            foreach (var (name, value) in ConfigFileReader.Read(configPath, names))
+            var fromFile = configText is null ? ConfigFileReader.Read(configPath, names) : ConfigFileReader.Parse(configText, configPath, names);
+            foreach (var (name, value) in fromFile)
             {
                 values[name] = value;
             }

@@ -27,7 +27,7 @@ public sealed class ConfigReloadServiceTests : IDisposable
         var log = new RecordingLogger();
         var path = _dir.File("gpudaemon.yaml");
         File.WriteAllText(path, "simulate: 2\n");
-        var settings = new SettingsMonitor(Load(path), () => Load(path), new Typed<SettingsMonitor>(log));
+        var settings = new SettingsMonitor(Load(path), _ => Load(path), new Typed<SettingsMonitor>(log));
         await using var service = new ConfigReloadService(settings, new ConfigReloadOptions(path) { UseChangeNotifications = false }, clock, new Typed<ConfigReloadService>(log));
         await service.StartAsync(default);
         HostileFiles.Sparse(path);
@@ -54,7 +54,7 @@ public sealed class ConfigReloadServiceTests : IDisposable
         var log = new RecordingLogger();
         var path = _dir.File("gpudaemon.yaml");
         File.WriteAllText(path, "simulate: 2\n");
-        var settings = new SettingsMonitor(Load(path), () => Load(path), new Typed<SettingsMonitor>(log));
+        var settings = new SettingsMonitor(Load(path), _ => Load(path), new Typed<SettingsMonitor>(log));
         var before = settings.Current;
         HostileFiles.Sparse(path);
         var applied = true;

@@ -67,6 +67,20 @@ public sealed class SettingsReloadTests
     }
 
     [Fact]
+    public async Task Reload_WithTheWatchersContent_ParsesThatContentNotTheFileAsItIsNow()
+    {
+        await using var serve = await ServeHost.StartAsync("simulate: 2\n");
+        var plugin = serve.Services.GetRequiredService<DevicePluginManager>();
+
+        // The watcher found this content stable; the file has since been caught mid-write.
+        serve.WriteConfig("simulate: 2\npreStartRequired: tr");
+        Assert.True(serve.Settings.Reload("test", "simulate: 2\npreStartRequired: true\n"));
+
+        Assert.True(plugin.Options.PreStartRequired);
+        Assert.Equal(0, serve.Log.Count(ConfigRejected));
+    }
+
+    [Fact]
     public async Task Reload_DeeplyNestedFile_RejectedWithoutCrashing()
     {
         await using var serve = await ServeHost.StartAsync("simulate: 2\n");
@@ -128,7 +142,7 @@ public sealed class SettingsReloadTests
             var builder = GpuDaemonHost.CreateBuilder(DaemonSettings.Empty, "information", clock);
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(new RecordingProviderFor(serve.Log));
-            builder.Services.AddServe(serve.Load(), serve.Load);
+            builder.Services.AddServe(serve.Load(null), serve.Load);
             if (watchFile)
             {
                 builder.Services.AddConfigReload(new ConfigReloadOptions(serve.ConfigPath) { UseChangeNotifications = false });
@@ -153,8 +167,8 @@ public sealed class SettingsReloadTests
             _dir.Dispose();
         }
 
-        private ServeSettings Load() => ServeSettings.Bind(new DaemonSettings(new Dictionary<string, SettingValue>(
-            ConfigFileReader.Read(ConfigPath, ServeFlagNames))
+        private ServeSettings Load(string? configText) => ServeSettings.Bind(new DaemonSettings(new Dictionary<string, SettingValue>(
+            configText is null ? ConfigFileReader.Read(ConfigPath, ServeFlagNames) : ConfigFileReader.Parse(configText, ConfigPath, ServeFlagNames))
         {
             ["device-plugin-dir"] = new SettingValue(PluginDir, "--device-plugin-dir"),
         }));
