@@ -45,12 +45,6 @@ public sealed partial class FileChangeMonitor : IDisposable
     private bool _disposed;
 
     /// <param name="initialText">The content already applied, so an unchanged file is not reported.</param>
-    public FileChangeMonitor(string path, string? initialText, Action<string> onChange, TimeProvider timeProvider, TimeSpan pollInterval, ILogger logger, bool useChangeNotifications = true)
-        : this(path, initialText, onChange, timeProvider, new FileChangeMonitorOptions { PollInterval = pollInterval, UseChangeNotifications = useChangeNotifications }, logger)
-    {
-    }
-
-    /// <param name="initialText">The content already applied, so an unchanged file is not reported.</param>
     public FileChangeMonitor(string path, string? initialText, Action<string> onChange, TimeProvider timeProvider, FileChangeMonitorOptions options, ILogger logger)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.PollInterval, TimeSpan.Zero);
