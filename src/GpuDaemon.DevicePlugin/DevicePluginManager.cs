@@ -14,7 +14,7 @@ namespace GpuDaemon.DevicePlugin;
 /// and the options. When the GPUs or the options change, only resources whose devices or options changed are
 /// re-registered. Stopping stops serving, ends the ListAndWatch streams and removes the sockets.
 /// </summary>
-internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable
+internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable, IAdvertisedDevices
 {
     private readonly IGpuBackend _backend;
     private readonly IGpuHealth _health;
@@ -86,6 +86,21 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
             }
         }
     }
+
+    /// <inheritdoc />
+    public AdvertisedDeviceSet Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new AdvertisedDeviceSet(_endpoints.Values.Select(e => e.Endpoint.Plugin.Plan));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ChangeSignal Allocated { get; } = new();
 
     /// <summary>
     /// Plans the resources and starts serving them. The backend must already be started. A plan the GPUs
@@ -218,7 +233,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
 
             foreach (var plan in wanted.Values)
             {
-                var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>());
+                var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>()) { AllocatedSignal = Allocated };
                 var endpoint = new ResourceEndpoint(plugin, _directoryChanged, _timeProvider, _loggerFactory, StatesChanged);
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 var previous = stopping.FirstOrDefault(s => s.Endpoint.Plugin.Plan.ResourceName == plan.ResourceName);

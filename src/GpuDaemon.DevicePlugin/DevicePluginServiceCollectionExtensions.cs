@@ -14,6 +14,7 @@ public static class DevicePluginServiceCollectionExtensions
     {
         services.AddSingleton<DevicePluginManager>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DevicePluginManager>());
+        services.AddSingleton<IAdvertisedDevices>(sp => sp.GetRequiredService<DevicePluginManager>());
         return services;
     }
 }

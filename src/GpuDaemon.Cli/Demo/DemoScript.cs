@@ -8,6 +8,7 @@ using GpuDaemon.Devices.Simulated;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Health;
 using GpuDaemon.KubeletEmulation;
+using GpuDaemon.PodResources;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,7 +40,8 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
             var host = buildHost(new ServeSettings(
                 new GpuBackendOptions(BackendKind.Simulated, null, scenarioPath, GpuDaemonDefaults.DriverRoot),
                 new HealthOptions { RecoveryPeriod = options.RecoveryPeriod, ProbeInterval = TimeSpan.FromMilliseconds(500) },
-                new PluginOptions { DevicePluginDir = pluginDir, PreStartRequired = true }));
+                new PluginOptions { DevicePluginDir = pluginDir, PreStartRequired = true },
+                new PodAttributionOptions { SocketPath = string.Empty }));
             await using var disposeHost = (IAsyncDisposable)host;
             var services = host.Services;
             var time = services.GetRequiredService<TimeProvider>();

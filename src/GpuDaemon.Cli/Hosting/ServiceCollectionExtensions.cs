@@ -1,6 +1,7 @@
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.Devices;
 using GpuDaemon.Health;
+using GpuDaemon.PodResources;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -31,6 +32,8 @@ internal static class ServiceCollectionExtensions
         services.AddGpuBackend(initial.Backend);
         services.AddGpuHealth();
         services.AddDevicePlugin();
+        services.AddSingleton<IOptionsMonitor<PodAttributionOptions>>(sp => new SettingsOptionsMonitor<PodAttributionOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.PodResources));
+        services.AddPodAttribution();
         return services;
     }
 

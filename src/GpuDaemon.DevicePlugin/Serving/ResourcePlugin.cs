@@ -1,6 +1,7 @@
 using GpuDaemon.DevicePlugin.Allocation;
 using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.DevicePlugin.Planning;
+using GpuDaemon.Devices;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Health;
 using GpuDaemon.Protos.DevicePlugin.V1Beta1;
@@ -27,6 +28,9 @@ internal sealed partial class ResourcePlugin
     public ResourcePlan Plan { get; }
 
     public PluginOptions Config { get; }
+
+    /// <summary>Notified after every answered Allocate (pod attribution refreshes soon after).</summary>
+    public ChangeSignal? AllocatedSignal { get; init; }
 
     public DevicePluginOptions Options => new()
     {
@@ -80,6 +84,7 @@ internal sealed partial class ResourcePlugin
     public AllocateResponse Allocate(AllocateRequest request)
     {
         var response = _allocator.Allocate(request);
+        AllocatedSignal?.Notify();
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             var deviceCount = request.ContainerRequests.Sum(c => c.DevicesIds.Count);
