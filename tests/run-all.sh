@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every GpuDaemon test on a Debian machine: installs the C compiler (stand-in NVML and
 # CUDA libraries) and the interop peer's toolchain
-# (grpc-go from Debian's packages) if missing, builds warning-free, runs the xUnit suite (interop
+# (grpc-go from Debian's packages) and promtool (Debian's prometheus, for the alert-rule tests) if missing, builds warning-free, runs the xUnit suite (interop
 # included) and ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   gcc libc6-dev golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
+  prometheus
 )
 
 if ! command -v dotnet >/dev/null 2>&1; then
