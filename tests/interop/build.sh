@@ -64,7 +64,20 @@ protoc \
     --go-grpc_opt="M$proto_file=$go_pkg" \
     "$proto_root/$proto_file"
 
-for f in "$pkg_root/v1beta1/api.pb.go" "$pkg_root/v1beta1/api_grpc.pb.go"; do
+# The kubelet's pod-resources API, for the pod-attribution client's interop test.
+podres_proto="podresources/v1/api.proto"
+podres_pkg="gpudaemon/interop/podresv1"
+[[ -f "$proto_root/$podres_proto" ]] || die "proto not found: $proto_root/$podres_proto"
+mkdir -p "$pkg_root/podresv1"
+protoc \
+    --proto_path="$proto_root" \
+    --go_out="$gopath/src" \
+    --go_opt="M$podres_proto=$podres_pkg" \
+    --go-grpc_out="$gopath/src" \
+    --go-grpc_opt="M$podres_proto=$podres_pkg" \
+    "$proto_root/$podres_proto"
+
+for f in "$pkg_root/v1beta1/api.pb.go" "$pkg_root/v1beta1/api_grpc.pb.go" "$pkg_root/podresv1/api.pb.go" "$pkg_root/podresv1/api_grpc.pb.go"; do
     [[ -f "$f" ]] || die "protoc did not produce $f"
 done
 

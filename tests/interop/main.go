@@ -12,6 +12,8 @@
 //	                                         time a scenario fault until ListAndWatch shows it
 //	gpudaemon-interop execreg --dir DIR -- CMD...
 //	                                         time a plugin from exec to accepted registration
+//	gpudaemon-interop podresources --socket PATH --pod NS/POD/CONTAINER=RESOURCE:IDS
+//	                                         serve the kubelet's pod-resources List
 //
 // All roles use unix sockets only, like the kubelet and its device plugins.
 package main
@@ -44,6 +46,7 @@ var commands = []command{
 	{"baseline-plugin", "serve a grpc-go DevicePlugin as a load target to compare with", runBaselinePlugin},
 	{"faultlat", "time scenario-file faults until ListAndWatch shows them", runFaultLatency},
 	{"execreg", "time a plugin process from exec until its registration is accepted", runExecRegister},
+	{"podresources", "serve the kubelet's pod-resources List with a fixed answer", runPodResourcesServer},
 }
 
 func main() {

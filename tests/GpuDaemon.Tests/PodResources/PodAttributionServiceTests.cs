@@ -243,7 +243,7 @@ public sealed class PodAttributionServiceTests
 
         public ManualTimeProvider Clock { get; } = new();
 
-        public FakeAdvertisedDevices Advertised { get; } = new(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginOptions()));
+        public FixedAdvertisedDevices Advertised { get; } = new(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginOptions()));
 
         public TestOptionsMonitor<PodAttributionOptions> Options { get; }
 
@@ -310,12 +310,5 @@ public sealed class PodAttributionServiceTests
 
             _dir.Dispose();
         }
-    }
-
-    private sealed class FakeAdvertisedDevices(IReadOnlyList<ResourcePlan> plans) : IAdvertisedDevices
-    {
-        public AdvertisedDeviceSet Current { get; } = new(plans);
-
-        public ChangeSignal Allocated { get; } = new();
     }
 }
