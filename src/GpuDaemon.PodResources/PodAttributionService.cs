@@ -38,6 +38,8 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     /// </summary>
     public static readonly TimeSpan RequestedRefreshDelay = TimeSpan.FromMilliseconds(200);
 
+    private const long NotWaiting = long.MinValue;
+
     private readonly IAdvertisedDevices _advertised;
     private readonly IOptionsMonitor<PodAttributionOptions> _options;
     private readonly TimeProvider _time;
@@ -56,6 +58,8 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     private GrpcUnixClient? _client;
     private Task _running = Task.CompletedTask;
     private int _disposed;
+    private int _calls;
+    private long _waitingUntilTicks = NotWaiting;
 
     public PodAttributionService(IAdvertisedDevices advertised, IOptionsMonitor<PodAttributionOptions> options, TimeProvider timeProvider, ILogger<PodAttributionService> logger)
     {
@@ -74,10 +78,19 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     internal ChangeSignal Progress { get; } = new();
 
     /// <summary>When the loop, now waiting, next calls List; null while it is not waiting on the clock.</summary>
-    internal DateTimeOffset? WaitingUntil { get; private set; }
+    internal DateTimeOffset? WaitingUntil
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _waitingUntilTicks);
+            return ticks == NotWaiting ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+
+        private set => Interlocked.Exchange(ref _waitingUntilTicks, value?.UtcTicks ?? NotWaiting);
+    }
 
     /// <summary>List calls made.</summary>
-    internal int Calls { get; private set; }
+    internal int Calls => Volatile.Read(ref _calls);
 
     public void RequestRefresh()
     {
@@ -243,7 +256,7 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     private async Task RefreshAsync(PodAttributionOptions options, CancellationToken cancellationToken)
     {
         var client = ClientFor(options.SocketPath);
-        Calls++;
+        Interlocked.Increment(ref _calls);
         try
         {
             var response = await client.UnaryAsync(PodResourcesApi.List, new ListPodResourcesRequest(), CallTimeout, cancellationToken);

@@ -35,6 +35,15 @@ public sealed class PodAttributionDocsTests
     }
 
     [Fact]
+    public void DevicePluginDoc_ServeSettingsTable_ListsBothFlagsWithDefaults()
+    {
+        var doc = File.ReadAllText(RepoFiles.Path("docs/device-plugin.md"));
+
+        Assert.Contains($"| `--{PodResourcesFlags.PodResourcesSocket}` | `{PodAttributionOptions.DefaultSocketPath}` |", doc, StringComparison.Ordinal);
+        Assert.Contains($"| `--{PodResourcesFlags.PodResourcesRefresh}` | `{Durations.Format(PodAttributionOptions.DefaultRefreshPeriod)}` |", doc, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ReliabilityDoc_ClientBounds_MatchTheCode()
     {
         var doc = File.ReadAllText(RepoFiles.Path("docs/reliability.md"));
