@@ -87,6 +87,6 @@ internal sealed class CudaCheck : IValidationCheck
         }
 
         return CheckOutcome.Ok(string.Create(CultureInfo.InvariantCulture,
-            $"CUDA {cuda.VersionText}: vector add of {ByteSizes.Format((long)n * sizeof(uint))} checked on {cuda.Gpus.Count} GPUs in {Durations.Format(times.Min())}-{Durations.Format(times.Max())} each, libcuda from {cuda.LibraryPath}"));
+            $"CUDA {cuda.VersionText}: vector add of {ByteSizes.Format((long)n * sizeof(uint))} checked on {cuda.Gpus.Count} GPUs in {times.Min().TotalMilliseconds:0.#}-{times.Max().TotalMilliseconds:0.#} ms each, libcuda from {cuda.LibraryPath}"));
     }
 }

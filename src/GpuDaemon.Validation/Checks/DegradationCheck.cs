@@ -7,7 +7,7 @@ namespace GpuDaemon.Validation.Checks;
 /// One sign of a GPU that works but is degraded, looked at on every GPU. It warns, or fails when the check is strict
 /// (<c>--strict</c>, or named in <c>--strict-checks</c>). A reading a GPU does not report is no finding.
 /// </summary>
-internal sealed class DegradationCheck(string name, string healthy, string remedy, Func<GpuDegradation, bool?> reported, Func<GpuDegradation, string?> finding) : IValidationCheck
+internal sealed class DegradationCheck(string name, string healthy, string remedy, Func<GpuDegradation, bool> reported, Func<GpuDegradation, string?> finding) : IValidationCheck
 {
     public string Name => name;
 
@@ -35,7 +35,7 @@ internal sealed class DegradationCheck(string name, string healthy, string remed
             }),
         new(DegradationChecks.RowRemapping, "no row remapping is pending or has failed",
             "a pending remapping takes effect at the next GPU reset (nvidia-smi -r) or reboot; a failed remapping means the GPU needs repair",
-            d => d.RemappedRowsPending ?? d.RemappingFailed,
+            d => d.RemappedRowsPending is not null || d.RemappingFailed is not null,
             d => d.RemappingFailed == true ? "a row remapping failed" : d.RemappedRowsPending == true ? "row remapping pending (needs a GPU reset)" : null),
         new(DegradationChecks.UncorrectedEcc, "no uncorrected ECC errors since the driver loaded",
             "uncorrected ECC errors can corrupt jobs: drain the GPU, check dmesg for Xid 48/63/64, and reset it",
@@ -43,7 +43,7 @@ internal sealed class DegradationCheck(string name, string healthy, string remed
             d => d.VolatileUncorrectedEcc > 0 ? string.Create(CultureInfo.InvariantCulture, $"{d.VolatileUncorrectedEcc} uncorrected ECC errors since the driver loaded") : null),
         new(DegradationChecks.RetiredPages, "no retired pages wait for a driver reload",
             "retired pages take effect when the driver reloads: reset the GPU or reboot the node",
-            d => d.RetiredPagesPending,
+            d => d.RetiredPagesPending is not null,
             d => d.RetiredPagesPending == true ? "retired pages pending (needs a driver reload)" : null),
         new(DegradationChecks.ClockSlowdown, "no GPU's clocks are held down by a hardware slowdown or heat",
             "check cooling, fans and power supply (nvidia-smi -q -d PERFORMANCE shows the reasons)",
@@ -59,7 +59,7 @@ internal sealed class DegradationCheck(string name, string healthy, string remed
         foreach (var gpu in context.RequireManagement.Gpus)
         {
             var reading = readings[gpu.Index];
-            if (reported(reading) is not null)
+            if (reported(reading))
             {
                 reporting++;
             }
