@@ -7,10 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace GpuDaemon.Validation.Install;
 
 /// <summary>How an installer run ended.</summary>
-internal sealed record InstallResult(bool Succeeded, bool TimedOut, int? ExitCode, TimeSpan Duration, string? LastLine)
+internal sealed record InstallResult(bool Succeeded, bool TimedOut, int? ExitCode, TimeSpan Duration, string? LastLine, TimeSpan Timeout)
 {
     public string Describe() => TimedOut
-        ? $"killed after {Durations.Format(Duration)} (its timeout)"
+        ? $"was killed, with what it started, at its timeout of {Durations.Format(Timeout)}"
         : string.Create(CultureInfo.InvariantCulture, $"exited with code {ExitCode} after {Durations.Format(Duration)}")
             + (LastLine is { Length: > 0 } line ? $"; its last line: {Excerpt.Of(line)}" : string.Empty);
 }
@@ -79,7 +79,7 @@ internal sealed class DriverInstaller(string command, TimeSpan timeout, TimeProv
         {
             // A background process the command started still holds its output open; the install itself is over.
         }
-        var result = new InstallResult(!timedOut && process.ExitCode == 0, timedOut, timedOut ? null : process.ExitCode, timeProvider.GetElapsedTime(started), lastLine);
+        var result = new InstallResult(!timedOut && process.ExitCode == 0, timedOut, timedOut ? null : process.ExitCode, timeProvider.GetElapsedTime(started), lastLine, timeout);
         var described = result.Describe();
         Log.InstallFinished(logger, described);
         return result;
