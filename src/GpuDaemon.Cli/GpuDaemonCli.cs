@@ -16,6 +16,7 @@ internal static class GpuDaemonCli
             ServeCommand.Create(environment),
             ProbeCommand.Create(output),
             DemoCommand.Create(output, environment),
+            ValidateCommand.Create(output, environment),
         };
         return root;
     }

@@ -28,12 +28,17 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private readonly IDisposable? _optionsSubscription;
+    private readonly IAdvertisingGate? _advertisingGate;
+    private string? _gateReasonLogged;
     private PluginOptions _options;
     private FileSystemWatcher? _watcher;
     private Task _running = Task.CompletedTask;
 
-    public DevicePluginManager(IGpuBackend backend, IGpuHealth health, IOptionsMonitor<PluginOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    /// <param name="advertisingGate">While closed, nothing is advertised (serve --require-validation); null: always advertise.</param>
+    public DevicePluginManager(IGpuBackend backend, IGpuHealth health, IOptionsMonitor<PluginOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory,
+        IAdvertisingGate? advertisingGate = null)
     {
+        _advertisingGate = advertisingGate;
         _backend = backend;
         _health = health;
         _options = options.CurrentValue;
@@ -111,7 +116,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
         var options = Options;
         var initial = ResourcePlanner.Plan(_backend.Inventory, options);
         WatchDirectory(options.DevicePluginDir);
-        Apply(initial, options);
+        Apply(Gated(initial), options);
         _running = RunAsync(_stopping.Token);
         return Task.CompletedTask;
     }
@@ -141,6 +146,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var inventoryLoop = FollowInventoryAsync(cancellationToken);
+        var gateLoop = FollowGateAsync(cancellationToken);
         try
         {
             while (true)
@@ -157,6 +163,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
         {
             await StopAllAsync();
             await inventoryLoop;
+            await gateLoop;
         }
     }
 
@@ -207,7 +214,59 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
                 WatchDirectory(config.DevicePluginDir);
             }
 
-            Apply(plans, config);
+            Apply(Gated(plans), config);
+        }
+    }
+
+    /// <summary>The plans while the advertising gate is open, none while it is closed; logs each change of its reason once.</summary>
+    private IReadOnlyList<ResourcePlan> Gated(IReadOnlyList<ResourcePlan> plans)
+    {
+        if (_advertisingGate is not { } gate)
+        {
+            return plans;
+        }
+
+        var open = gate.IsOpen;
+        var reason = gate.Reason;
+        lock (_gate)
+        {
+            var key = (open ? "open: " : "closed: ") + reason;
+            if (_gateReasonLogged != key)
+            {
+                _gateReasonLogged = key;
+                if (open)
+                {
+                    Log.GateOpen(_logger, reason);
+                }
+                else
+                {
+                    Log.WaitingForValidation(_logger, reason);
+                }
+            }
+        }
+
+        return open ? plans : [];
+    }
+
+    private async Task FollowGateAsync(CancellationToken cancellationToken)
+    {
+        if (_advertisingGate is not { } gate)
+        {
+            return;
+        }
+
+        try
+        {
+            var seen = gate.Changed.Version;
+            while (true)
+            {
+                await gate.Changed.WaitForChangeAsync(seen, cancellationToken);
+                seen = gate.Changed.Version;
+                Replan(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
     }
 
@@ -352,6 +411,12 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
 
         [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Endpoint for {Resource} failed")]
         public static partial void EndpointFailed(ILogger logger, string resource, Exception exception);
+
+        [LoggerMessage(EventId = 11030, Level = LogLevel.Warning, Message = "Advertising no GPUs, waiting for validation: {Reason}")]
+        public static partial void WaitingForValidation(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 11031, Level = LogLevel.Information, Message = "Validation gate open, advertising GPUs: {Reason}")]
+        public static partial void GateOpen(ILogger logger, string reason);
 
         [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Cannot watch {Directory} ({Problem}); relying on periodic checks for kubelet restarts")]
         public static partial void WatchUnavailable(ILogger logger, string directory, string problem);

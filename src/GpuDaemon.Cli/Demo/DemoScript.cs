@@ -9,6 +9,8 @@ using GpuDaemon.GrpcWire;
 using GpuDaemon.Health;
 using GpuDaemon.KubeletEmulation;
 using GpuDaemon.PodResources;
+using GpuDaemon.Validation;
+using GpuDaemon.Validation.Gate;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,11 +39,15 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
             var scenarioPath = Path.Combine(directory, "simulation.json");
             ScenarioReader.WriteFile(scenarioPath, scenario);
             var pluginDir = Directory.CreateDirectory(Path.Combine(directory, "device-plugins")).FullName;
+            var validationDir = Path.Combine(directory, "validations");
             var host = buildHost(new ServeSettings(
                 new GpuBackendOptions(BackendKind.Simulated, null, scenarioPath, GpuDaemonDefaults.DriverRoot),
                 new HealthOptions { RecoveryPeriod = options.RecoveryPeriod, ProbeInterval = TimeSpan.FromMilliseconds(500) },
                 new PluginOptions { DevicePluginDir = pluginDir, PreStartRequired = true },
-                new PodAttributionOptions { SocketPath = string.Empty }));
+                new PodAttributionOptions { SocketPath = string.Empty })
+            {
+                ValidationGate = new ValidationGateOptions { Required = true, ValidationDir = validationDir },
+            });
             await using var disposeHost = (IAsyncDisposable)host;
             var services = host.Services;
             var time = services.GetRequiredService<TimeProvider>();
@@ -53,6 +59,10 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
             await using var kubelet = new KubeletEmulator(pluginDir, time, loggerFactory);
             await kubelet.StartAsync(cancellationToken);
             Say($"[kubelet]  listening on {kubelet.SocketPath}");
+
+            // serve runs with --require-validation: nothing is advertised until validate has written its status files.
+            var validation = await new Validator(new ValidationOptions { ValidationDir = validationDir }, SimulatedValidationSource.FromFile(scenarioPath), time, loggerFactory.CreateLogger<Validator>()).RunAsync(null, cancellationToken);
+            Say($"[validate] driver, CUDA vector add on every GPU, NVML/CUDA agreement, degradation: {validation.Summary}");
 
             var started = Stopwatch.StartNew();
             await host.StartAsync(cancellationToken);

@@ -2,6 +2,7 @@ using GpuDaemon.Cli.Settings;
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.Health;
 using GpuDaemon.PodResources;
+using GpuDaemon.Validation.Gate;
 
 namespace GpuDaemon.Cli.Hosting;
 
@@ -11,10 +12,16 @@ namespace GpuDaemon.Cli.Hosting;
 /// </summary>
 internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions Health, PluginOptions DevicePlugin, PodAttributionOptions PodResources)
 {
+    /// <summary>Whether GPUs wait for gpudaemon validate's status files (--require-validation).</summary>
+    public ValidationGateOptions ValidationGate { get; init; } = new();
+
     /// <summary>Binds and validates every subsystem's options; a bad value is a <see cref="UsageException"/> naming its origin.</summary>
     public static ServeSettings Bind(DaemonSettings settings) => new(
         GpuBackendOptions.Bind(settings, BackendKind.Nvml),
         HealthFlags.Bind(settings),
         DevicePluginFlags.Bind(settings),
-        PodResourcesFlags.Bind(settings));
+        PodResourcesFlags.Bind(settings))
+    {
+        ValidationGate = ValidationGateFlags.Bind(settings),
+    };
 }

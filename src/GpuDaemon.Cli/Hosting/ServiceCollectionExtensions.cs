@@ -2,6 +2,8 @@ using GpuDaemon.DevicePlugin;
 using GpuDaemon.Devices;
 using GpuDaemon.Health;
 using GpuDaemon.PodResources;
+using GpuDaemon.Validation;
+using GpuDaemon.Validation.Gate;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -31,9 +33,22 @@ internal static class ServiceCollectionExtensions
         services.AddSingleton<IOptionsMonitor<PluginOptions>>(sp => new SettingsOptionsMonitor<PluginOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.DevicePlugin));
         services.AddGpuBackend(initial.Backend);
         services.AddGpuHealth();
+        services.AddValidationGate(s => s.ValidationGate);
         services.AddDevicePlugin();
         services.AddSingleton<IOptionsMonitor<PodAttributionOptions>>(sp => new SettingsOptionsMonitor<PodAttributionOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.PodResources));
         services.AddPodAttribution();
+        return services;
+    }
+
+    /// <summary>
+    /// The validation gate (serve --require-validation) as a hosted service, and the device plugin's advertising gate
+    /// answered by it. Added before the device plugin, so that the plugin's first plan sees the gate's state.
+    /// </summary>
+    public static IServiceCollection AddValidationGate(this IServiceCollection services, Func<ServeSettings, ValidationGateOptions> select)
+    {
+        services.AddSingleton<IOptionsMonitor<ValidationGateOptions>>(sp => new SettingsOptionsMonitor<ValidationGateOptions>(sp.GetRequiredService<SettingsMonitor>(), select));
+        ValidationGateServiceCollectionExtensions.AddValidationGate(services);
+        services.AddSingleton<IAdvertisingGate>(sp => new ValidationAdvertisingGate(sp.GetRequiredService<ValidationGate>()));
         return services;
     }
 

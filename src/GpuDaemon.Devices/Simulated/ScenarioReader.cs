@@ -83,6 +83,15 @@ public static class ScenarioReader
                 throw Invalid(source, i, $"has numaNode {gpu.NumaNode}; leave it out when unknown");
             }
 
+            if (gpu.Degradation is { } degradation)
+            {
+                degradation.ClockEventReasons ??= [];
+                if (degradation.ClockEventReasons.FirstOrDefault(r => !SimulatedDegradationReasons.Known.Contains(r)) is { } unknown)
+                {
+                    throw Invalid(source, i, $"has clockEventReason \"{Excerpt.Of(unknown)}\"; known: {string.Join(", ", SimulatedDegradationReasons.Known)}");
+                }
+            }
+
             if (gpu.Mig is { } mig)
             {
                 mig.Instances ??= [];

@@ -59,6 +59,48 @@ public sealed class SimulatedGpu
     public double PowerWatts { get; set; } = 72;
 
     public SimulatedMig? Mig { get; set; }
+
+    /// <summary>How the GPU behaves under <c>gpudaemon validate</c>'s CUDA check; null: it works.</summary>
+    public SimulatedCuda? Cuda { get; set; }
+
+    /// <summary>Signs of a working but degraded GPU that <c>gpudaemon validate</c> reports; null: none.</summary>
+    public SimulatedDegradation? Degradation { get; set; }
+}
+
+/// <summary>A GPU's CUDA side, for the validator: a kernel that computes garbage, a context that cannot be made, another UUID.</summary>
+public sealed class SimulatedCuda
+{
+    /// <summary>The vector-add kernel runs but some sums come back wrong.</summary>
+    public bool KernelWrongData { get; set; }
+
+    /// <summary>Creating a CUDA context on the GPU fails.</summary>
+    public bool ContextFails { get; set; }
+
+    /// <summary>The UUID CUDA reports, when it differs from the GPU's (NVML's) one.</summary>
+    public string? Uuid { get; set; }
+}
+
+/// <summary>Degradation readings as NVML would report them; a field left out is "not reported".</summary>
+public sealed class SimulatedDegradation
+{
+    public int? PcieLinkGeneration { get; set; }
+
+    public int? PcieLinkGenerationMax { get; set; }
+
+    public int? PcieLinkWidth { get; set; }
+
+    public int? PcieLinkWidthMax { get; set; }
+
+    public bool RemappedRowsPending { get; set; }
+
+    public bool RemappingFailed { get; set; }
+
+    public long VolatileUncorrectedEcc { get; set; }
+
+    public bool RetiredPagesPending { get; set; }
+
+    /// <summary>Active clock-event reasons by name: hwSlowdown, hwThermalSlowdown, swThermalSlowdown, hwPowerBrakeSlowdown.</summary>
+    public List<string> ClockEventReasons { get; set; } = [];
 }
 
 public sealed class SimulatedMig
@@ -88,3 +130,14 @@ public sealed class SimulatedMigInstance
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SimulationScenario))]
 internal sealed partial class SimulationJsonContext : JsonSerializerContext;
+
+/// <summary>The clock-event reason names a scenario may list under <c>degradation.clockEventReasons</c>.</summary>
+public static class SimulatedDegradationReasons
+{
+    public const string HwSlowdown = "hwSlowdown";
+    public const string HwThermalSlowdown = "hwThermalSlowdown";
+    public const string SwThermalSlowdown = "swThermalSlowdown";
+    public const string HwPowerBrakeSlowdown = "hwPowerBrakeSlowdown";
+
+    public static readonly IReadOnlyList<string> Known = [HwSlowdown, HwThermalSlowdown, SwThermalSlowdown, HwPowerBrakeSlowdown];
+}

@@ -264,6 +264,57 @@ internal sealed unsafe class NvmlApi
         return fn == null ? Missing(name) : new(fn(eventSet), name);
     }
 
+    /// <summary>The PCIe generation the link runs at now (it can drop while the GPU idles).</summary>
+    public NvmlStatus DeviceGetCurrPcieLinkGeneration(nint device, out uint generation) => DeviceValue("nvmlDeviceGetCurrPcieLinkGeneration", device, out generation);
+
+    /// <summary>The highest PCIe generation the GPU and the system together support.</summary>
+    public NvmlStatus DeviceGetMaxPcieLinkGeneration(nint device, out uint generation) => DeviceValue("nvmlDeviceGetMaxPcieLinkGeneration", device, out generation);
+
+    public NvmlStatus DeviceGetCurrPcieLinkWidth(nint device, out uint lanes) => DeviceValue("nvmlDeviceGetCurrPcieLinkWidth", device, out lanes);
+
+    public NvmlStatus DeviceGetMaxPcieLinkWidth(nint device, out uint lanes) => DeviceValue("nvmlDeviceGetMaxPcieLinkWidth", device, out lanes);
+
+    /// <summary>Remapped rows with the two flags <see cref="DeviceGetRemappedRows"/> leaves out: a remapping waits for a GPU reset, a remapping failed.</summary>
+    public NvmlStatus DeviceGetRemappedRowsState(nint device, out NvmlRemappedRows rows)
+    {
+        const string name = "nvmlDeviceGetRemappedRows";
+        rows = default;
+        var fn = (delegate* unmanaged<nint, uint*, uint*, uint*, uint*, NvmlReturn>)_library.Export(name);
+        if (fn == null)
+        {
+            return Missing(name);
+        }
+
+        uint correctable, uncorrectable, pending, failed;
+        var status = new NvmlStatus(fn(device, &correctable, &uncorrectable, &pending, &failed), name);
+        if (status.IsSuccess)
+        {
+            rows = new NvmlRemappedRows(correctable, uncorrectable, pending != 0, failed != 0);
+        }
+
+        return status;
+    }
+
+    /// <summary>Whether pages retired for ECC errors wait for the driver to reload (<c>nvmlEnableState_t</c>: 1 pending).</summary>
+    public NvmlStatus DeviceGetRetiredPagesPendingStatus(nint device, out bool pending)
+    {
+        var status = DeviceValue("nvmlDeviceGetRetiredPagesPendingStatus", device, out int state);
+        pending = state != 0;
+        return status;
+    }
+
+    /// <summary>
+    /// Why the clocks are below their maximum now (<see cref="NvmlClockEventReasons"/>): the clocks-event getter of
+    /// newer drivers, else the throttle-reasons getter it replaced, which answers the same bits.
+    /// </summary>
+    public NvmlStatus DeviceGetCurrentClocksEventReasons(nint device, out ulong reasons)
+    {
+        var status = DeviceValue("nvmlDeviceGetCurrentClocksEventReasons", device, out reasons);
+        return status.Code == NvmlReturn.FunctionNotFound
+            ? DeviceValue("nvmlDeviceGetCurrentClocksThrottleReasons", device, out reasons)
+            : status;
+    }
+
     private static NvmlStatus Missing(string name) => new(NvmlReturn.FunctionNotFound, name);
 
     private NvmlStatus Invoke(string name)
@@ -375,4 +426,23 @@ internal enum NvmlMemoryError
 {
     Corrected = 0,
     Uncorrected = 1,
+}
+
+/// <summary>What <c>nvmlDeviceGetRemappedRows</c> answers: rows remapped for each error kind, and the two state flags.</summary>
+internal readonly record struct NvmlRemappedRows(uint Correctable, uint Uncorrectable, bool Pending, bool Failed);
+
+/// <summary>Bits of <c>nvmlDeviceGetCurrentClocksEventReasons</c> (the same as the older throttle reasons).</summary>
+[Flags]
+internal enum NvmlClockEventReasons : ulong
+{
+    None = 0,
+    GpuIdle = 0x1,
+    ApplicationsClocksSetting = 0x2,
+    SwPowerCap = 0x4,
+    HwSlowdown = 0x8,
+    SyncBoost = 0x10,
+    SwThermalSlowdown = 0x20,
+    HwThermalSlowdown = 0x40,
+    HwPowerBrakeSlowdown = 0x80,
+    DisplayClockSetting = 0x100,
 }

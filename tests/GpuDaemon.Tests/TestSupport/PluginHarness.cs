@@ -15,7 +15,8 @@ internal sealed class PluginHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    private PluginHarness(TempDirectory dir, IGpuBackend backend, PluginOptions options, HealthOptions health, ILoggerFactory loggerFactory, TimeSpan? probeTimeout)
+    private PluginHarness(TempDirectory dir, IGpuBackend backend, PluginOptions options, HealthOptions health, ILoggerFactory loggerFactory, TimeSpan? probeTimeout,
+        IAdvertisingGate? advertisingGate = null)
     {
         Dir = dir;
         Backend = backend;
@@ -26,7 +27,7 @@ internal sealed class PluginHarness : IAsyncDisposable
         {
             ProbeTimeout = probeTimeout ?? GpuHealthMonitor.DefaultProbeTimeout,
         };
-        Manager = new DevicePluginManager(backend, Health, PluginOptions, TimeProvider.System, loggerFactory);
+        Manager = new DevicePluginManager(backend, Health, PluginOptions, TimeProvider.System, loggerFactory, advertisingGate);
     }
 
     public TempDirectory Dir { get; }
@@ -44,9 +45,10 @@ internal sealed class PluginHarness : IAsyncDisposable
     public DevicePluginManager Manager { get; }
 
     public static async Task<PluginHarness> StartAsync(IGpuBackend backend, PluginOptions? options = null, HealthOptions? health = null, bool startKubelet = true,
-        ILoggerFactory? loggerFactory = null, TimeSpan? probeTimeout = null)
+        ILoggerFactory? loggerFactory = null, TimeSpan? probeTimeout = null, IAdvertisingGate? advertisingGate = null)
     {
-        var harness = new PluginHarness(new TempDirectory(), backend, options ?? new PluginOptions(), health ?? new HealthOptions(), loggerFactory ?? TestLogging.Factory, probeTimeout);
+        var harness = new PluginHarness(new TempDirectory(), backend, options ?? new PluginOptions(), health ?? new HealthOptions(), loggerFactory ?? TestLogging.Factory, probeTimeout,
+            advertisingGate);
         if (startKubelet)
         {
             await harness.Kubelet.StartAsync();

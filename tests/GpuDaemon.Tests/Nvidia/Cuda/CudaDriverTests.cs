@@ -7,47 +7,8 @@ namespace GpuDaemon.Tests.Nvidia.Cuda;
 
 public sealed class CudaDriverTests
 {
-    // The one kernel the stand-in emulates; a real driver compiles and runs the same PTX.
-    private const string VectorAddPtx = """
-        .version 7.0
-        .target sm_70
-        .address_size 64
-
-        .visible .entry vector_add_u32(
-            .param .u64 a,
-            .param .u64 b,
-            .param .u64 c,
-            .param .u32 n)
-        {
-            .reg .pred %p<2>;
-            .reg .b32 %r<8>;
-            .reg .b64 %rd<11>;
-
-            ld.param.u64 %rd1, [a];
-            ld.param.u64 %rd2, [b];
-            ld.param.u64 %rd3, [c];
-            ld.param.u32 %r2, [n];
-            mov.u32 %r3, %ctaid.x;
-            mov.u32 %r4, %ntid.x;
-            mov.u32 %r5, %tid.x;
-            mad.lo.s32 %r1, %r3, %r4, %r5;
-            setp.ge.u32 %p1, %r1, %r2;
-            @%p1 bra DONE;
-            cvta.to.global.u64 %rd4, %rd1;
-            cvta.to.global.u64 %rd5, %rd2;
-            cvta.to.global.u64 %rd6, %rd3;
-            mul.wide.u32 %rd7, %r1, 4;
-            add.s64 %rd8, %rd4, %rd7;
-            add.s64 %rd9, %rd5, %rd7;
-            add.s64 %rd10, %rd6, %rd7;
-            ld.global.u32 %r6, [%rd8];
-            ld.global.u32 %r7, [%rd9];
-            add.s32 %r6, %r6, %r7;
-            st.global.u32 [%rd10], %r6;
-        DONE:
-            ret;
-        }
-        """;
+    // The one kernel the stand-in emulates; the validator ships it and a real driver compiles and runs the same PTX.
+    private const string VectorAddPtx = VectorAddKernel.Ptx;
 
     [Fact]
     public void GetDevice_StandInGpus_ReadsNameUuidMemoryAndComputeCapability()

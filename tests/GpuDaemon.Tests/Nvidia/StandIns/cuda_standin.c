@@ -166,7 +166,8 @@ static CUresult device_uuid(unsigned char *uuid, CUdevice device)
 {
     DEVICE_CHECK(device);
     if (uuid == NULL) return CUDA_ERROR_INVALID_VALUE;
-    return si_uuid_bytes(g_scenario.gpus[device].uuid, uuid) == 0 ? CUDA_SUCCESS : CUDA_ERROR_UNKNOWN;
+    const si_gpu *g = &g_scenario.gpus[device];
+    return si_uuid_bytes(g->cuda_uuid[0] ? g->cuda_uuid : g->uuid, uuid) == 0 ? CUDA_SUCCESS : CUDA_ERROR_UNKNOWN;
 }
 
 SI_EXPORT CUresult cuDeviceGetUuid(unsigned char *uuid, CUdevice device)
@@ -207,6 +208,10 @@ SI_EXPORT CUresult cuCtxCreate_v2(context_t **context, unsigned flags, CUdevice 
     DEVICE_CHECK(device);
     (void)flags;
     if (context == NULL) return CUDA_ERROR_INVALID_VALUE;
+    {
+        int failure = si_fail_code(&g_scenario, device, __func__); /* gpuN.fail.cuCtxCreate_v2: one GPU's context fails */
+        if (failure) return failure;
+    }
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < MAX_CONTEXTS; i++) {
         if (!g_contexts[i].alive) {
@@ -418,6 +423,10 @@ SI_EXPORT CUresult cuLaunchKernel(function_t *function, unsigned grid_x, unsigne
         const uint32_t *right = (const uint32_t *)(uintptr_t)b;
         uint32_t *sum = (uint32_t *)(uintptr_t)c;
         for (unsigned long long i = 0; i < count; i++) sum[i] = left[i] + right[i];
+        /* gpuN.kernel_wrong_data: a GPU that runs the kernel but computes garbage (every 4096th element off by one) */
+        if (g_scenario.gpus[t_current->device].kernel_wrong_data) {
+            for (unsigned long long i = 0; i < count; i += 4096) sum[i] ^= 1u;
+        }
     }
     pthread_mutex_unlock(&g_lock);
     return valid ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;

@@ -424,8 +424,47 @@ SI_EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(void *device, unsigned *correct
     if (!correctable || !uncorrectable || !pending || !failed) return NVML_ERROR_INVALID_ARGUMENT;
     *correctable = g->remapped_correctable;
     *uncorrectable = g->remapped_uncorrectable;
-    *pending = 0;
-    *failed = 0;
+    *pending = (unsigned)g->remapped_pending;
+    *failed = (unsigned)g->remapped_failed;
+    return NVML_SUCCESS;
+}
+
+#define DEVICE_UINT_GETTER(function, field)                  \
+    SI_EXPORT nvmlReturn_t function(void *device, unsigned *out) \
+    {                                                        \
+        DEVICE_ENTRY(device);                                \
+        if (out == NULL) return NVML_ERROR_INVALID_ARGUMENT; \
+        *out = g->field;                                     \
+        return NVML_SUCCESS;                                 \
+    }
+
+DEVICE_UINT_GETTER(nvmlDeviceGetCurrPcieLinkGeneration, pcie_gen)
+DEVICE_UINT_GETTER(nvmlDeviceGetMaxPcieLinkGeneration, pcie_gen_max)
+DEVICE_UINT_GETTER(nvmlDeviceGetCurrPcieLinkWidth, pcie_width)
+DEVICE_UINT_GETTER(nvmlDeviceGetMaxPcieLinkWidth, pcie_width_max)
+
+SI_EXPORT nvmlReturn_t nvmlDeviceGetRetiredPagesPendingStatus(void *device, int *pending)
+{
+    DEVICE_ENTRY(device);
+    if (pending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *pending = g->retired_pages_pending ? 1 : 0;
+    return NVML_SUCCESS;
+}
+
+SI_EXPORT nvmlReturn_t nvmlDeviceGetCurrentClocksEventReasons(void *device, unsigned long long *reasons)
+{
+    DEVICE_ENTRY(device);
+    if (reasons == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *reasons = g->clock_event_reasons;
+    return NVML_SUCCESS;
+}
+
+/* The older name of the same call; a scenario that fails the newer one (code 13) makes callers fall back here. */
+SI_EXPORT nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(void *device, unsigned long long *reasons)
+{
+    DEVICE_ENTRY(device);
+    if (reasons == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *reasons = g->clock_event_reasons;
     return NVML_SUCCESS;
 }
 

@@ -35,6 +35,8 @@ static void set_defaults(si_scenario *s)
         g->mig_mode = 0;
         g->cc_major = 9;
         g->cc_minor = 0;
+        g->pcie_gen = g->pcie_gen_max = 5;
+        g->pcie_width = g->pcie_width_max = 16;
     }
 }
 
@@ -181,6 +183,16 @@ static int set_gpu_field(si_scenario *s, int index, const char *field, char *val
     if (strcmp(field, "mig_instances") == 0) return parse_mig_instances(value, g);
     if (strcmp(field, "xid") == 0) return parse_xids(value, g);
     if (strcmp(field, "lost") == 0) return parse_bool(value, &g->lost);
+    if (strcmp(field, "cuda_uuid") == 0) return TEXT_FIELD(cuda_uuid);
+    if (strcmp(field, "kernel_wrong_data") == 0) return parse_bool(value, &g->kernel_wrong_data);
+    if (strcmp(field, "pcie_gen") == 0) return parse_uint(value, &g->pcie_gen);
+    if (strcmp(field, "pcie_gen_max") == 0) return parse_uint(value, &g->pcie_gen_max);
+    if (strcmp(field, "pcie_width") == 0) return parse_uint(value, &g->pcie_width);
+    if (strcmp(field, "pcie_width_max") == 0) return parse_uint(value, &g->pcie_width_max);
+    if (strcmp(field, "remapped_pending") == 0) return parse_bool(value, &g->remapped_pending);
+    if (strcmp(field, "remapped_failed") == 0) return parse_bool(value, &g->remapped_failed);
+    if (strcmp(field, "retired_pages_pending") == 0) return parse_bool(value, &g->retired_pages_pending);
+    if (strcmp(field, "clock_event_reasons") == 0) return parse_ull(value, &g->clock_event_reasons);
     if (strcmp(field, "compute_capability") == 0) {
         return sscanf(value, "%d.%d", &g->cc_major, &g->cc_minor) == 2 ? 0 : -1;
     }

@@ -48,6 +48,12 @@ typedef struct {
     int xid_count;
     int lost;
     int cc_major, cc_minor;
+    /* validation: what CUDA sees differently, and signs of a degraded GPU */
+    char cuda_uuid[96]; /* empty: the same as uuid */
+    int kernel_wrong_data;
+    unsigned pcie_gen, pcie_gen_max, pcie_width, pcie_width_max;
+    int remapped_pending, remapped_failed, retired_pages_pending;
+    unsigned long long clock_event_reasons;
 } si_gpu;
 
 typedef struct {
