@@ -14,7 +14,7 @@ namespace GpuDaemon.DevicePlugin;
 /// and the options. When the GPUs or the options change, only resources whose devices or options changed are
 /// re-registered. Stopping stops serving, ends the ListAndWatch streams and removes the sockets.
 /// </summary>
-internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable
+internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable, IDevicePluginStatus
 {
     private readonly IGpuBackend _backend;
     private readonly IGpuHealth _health;
@@ -27,13 +27,16 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     private readonly ChangeSignal _optionsChanged = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
+    private bool _started;
     private readonly IDisposable? _optionsSubscription;
     private PluginOptions _options;
     private FileSystemWatcher? _watcher;
     private Task _running = Task.CompletedTask;
 
-    public DevicePluginManager(IGpuBackend backend, IGpuHealth health, IOptionsMonitor<PluginOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    public DevicePluginManager(IGpuBackend backend, IGpuHealth health, IOptionsMonitor<PluginOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory,
+        PluginActivity? activity = null)
     {
+        Activity = activity ?? new PluginActivity();
         _backend = backend;
         _health = health;
         _options = options.CurrentValue;
@@ -63,6 +66,16 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
             }
         }
     }
+
+    /// <summary>Registrations and Allocate calls of every endpoint, for metrics.</summary>
+    public PluginActivity Activity { get; }
+
+    IReadOnlyList<ResourceStatus> IDevicePluginStatus.Resources =>
+        [.. States.Select(s => new ResourceStatus(s.Resource, s.Phase == EndpointPhase.Registered, s.Phase.ToString().ToLowerInvariant(), s.Since, s.LastError))];
+
+    bool IDevicePluginStatus.Started => Volatile.Read(ref _started);
+
+    ChangeSignal IDevicePluginStatus.Changed => StatesChanged;
 
     /// <summary>The options in force.</summary>
     public PluginOptions Options
@@ -97,6 +110,8 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
         var initial = ResourcePlanner.Plan(_backend.Inventory, options);
         WatchDirectory(options.DevicePluginDir);
         Apply(initial, options);
+        Volatile.Write(ref _started, true);
+        StatesChanged.Notify();
         _running = RunAsync(_stopping.Token);
         return Task.CompletedTask;
     }
@@ -218,7 +233,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
 
             foreach (var plan in wanted.Values)
             {
-                var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>());
+                var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>(), Activity);
                 var endpoint = new ResourceEndpoint(plugin, _directoryChanged, _timeProvider, _loggerFactory, StatesChanged);
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 var previous = stopping.FirstOrDefault(s => s.Endpoint.Plugin.Plan.ResourceName == plan.ResourceName);

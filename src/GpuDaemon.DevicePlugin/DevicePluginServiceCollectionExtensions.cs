@@ -13,6 +13,8 @@ public static class DevicePluginServiceCollectionExtensions
     public static IServiceCollection AddDevicePlugin(this IServiceCollection services)
     {
         services.AddSingleton<DevicePluginManager>();
+        services.AddSingleton<PluginActivity>();
+        services.AddSingleton<IDevicePluginStatus>(sp => sp.GetRequiredService<DevicePluginManager>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DevicePluginManager>());
         return services;
     }

@@ -59,6 +59,24 @@ public sealed class SimulatedGpu
     public double PowerWatts { get; set; } = 72;
 
     public SimulatedMig? Mig { get; set; }
+
+    /// <summary>Memory temperature; defaults to 6 °C above <see cref="TemperatureC"/>.</summary>
+    public double? MemoryTemperatureC { get; set; }
+
+    /// <summary>False makes the GPU one without GPU Performance Monitoring (pre-Hopper): no engine or tensor activity.</summary>
+    public bool Gpm { get; set; } = true;
+
+    /// <summary>Fraction (0–1) of time the tensor pipes are busy; defaults to half the utilization.</summary>
+    public double? TensorActive { get; set; }
+
+    public long PcieReplays { get; set; }
+
+    public long RemappedRowsCorrectable { get; set; }
+
+    public long RemappedRowsUncorrectable { get; set; }
+
+    /// <summary>True simulates a failed row remapping (the GPU needs service).</summary>
+    public bool RowRemapFailure { get; set; }
 }
 
 public sealed class SimulatedMig
