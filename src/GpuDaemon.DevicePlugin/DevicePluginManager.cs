@@ -14,7 +14,7 @@ namespace GpuDaemon.DevicePlugin;
 /// and the options. When the GPUs or the options change, only resources whose devices or options changed are
 /// re-registered. Stopping stops serving, ends the ListAndWatch streams and removes the sockets.
 /// </summary>
-internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable, IDevicePluginStatus
+internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable, IDevicePluginStatus, ILoopStatus
 {
     private readonly IGpuBackend _backend;
     private readonly IGpuHealth _health;
@@ -76,6 +76,16 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     bool IDevicePluginStatus.Started => Volatile.Read(ref _started);
 
     ChangeSignal IDevicePluginStatus.Changed => StatesChanged;
+
+    public string LoopName => "device-plugin";
+
+    /// <summary>The manager's loop ends only when stopping; anything else is a fault it did not expect.</summary>
+    public string? LoopProblem => _running switch
+    {
+        { IsFaulted: true } loop => $"the device plugin's loop failed: {loop.Exception?.InnerException?.Message.ReplaceLineEndings(" ")}",
+        { IsCompleted: true } when Volatile.Read(ref _started) && !_stopping.IsCancellationRequested => "the device plugin's loop ended",
+        _ => null,
+    };
 
     /// <summary>The options in force.</summary>
     public PluginOptions Options

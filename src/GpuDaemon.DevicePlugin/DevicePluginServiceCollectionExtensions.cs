@@ -15,6 +15,7 @@ public static class DevicePluginServiceCollectionExtensions
         services.AddSingleton<DevicePluginManager>();
         services.AddSingleton<PluginActivity>();
         services.AddSingleton<IDevicePluginStatus>(sp => sp.GetRequiredService<DevicePluginManager>());
+        services.AddSingleton<GpuDaemon.Devices.ILoopStatus>(sp => sp.GetRequiredService<DevicePluginManager>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DevicePluginManager>());
         return services;
     }

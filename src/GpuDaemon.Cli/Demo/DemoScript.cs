@@ -8,6 +8,7 @@ using GpuDaemon.Devices.Simulated;
 using GpuDaemon.GrpcWire;
 using GpuDaemon.Health;
 using GpuDaemon.KubeletEmulation;
+using GpuDaemon.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,7 +40,8 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
             var host = buildHost(new ServeSettings(
                 new GpuBackendOptions(BackendKind.Simulated, null, scenarioPath, GpuDaemonDefaults.DriverRoot),
                 new HealthOptions { RecoveryPeriod = options.RecoveryPeriod, ProbeInterval = TimeSpan.FromMilliseconds(500) },
-                new PluginOptions { DevicePluginDir = pluginDir, PreStartRequired = true }));
+                new PluginOptions { DevicePluginDir = pluginDir, PreStartRequired = true },
+                new MetricsOptions { Listen = "127.0.0.1:0" }));
             await using var disposeHost = (IAsyncDisposable)host;
             var services = host.Services;
             var time = services.GetRequiredService<TimeProvider>();
@@ -57,6 +59,7 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
 
             var plugin = await kubelet.WaitForAsync(Resource, p => p.Updates > 0, StepTimeout);
             Say($"[plugin]   registered {Resource} as {plugin.Endpoint} in {started.ElapsedMilliseconds} ms (pre-start checks on, preferred allocation on)");
+            Say($"[metrics]  Prometheus metrics at {new Uri(services.GetRequiredService<IMetricsEndpoint>().Address!, "metrics")} (also /healthz, /readyz)");
             var byNuma = plugin.Devices.GroupBy(d => d.Topology?.Nodes.FirstOrDefault()?.ID ?? -1).Select(g => $"NUMA {g.Key}: {g.Count()}");
             Say($"[kubelet]  {plugin.Devices.Count} devices advertised, {plugin.HealthyCount} Healthy ({string.Join(", ", byNuma)})");
 

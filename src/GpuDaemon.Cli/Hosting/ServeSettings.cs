@@ -1,6 +1,7 @@
 using GpuDaemon.Cli.Settings;
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.Health;
+using GpuDaemon.Metrics;
 
 namespace GpuDaemon.Cli.Hosting;
 
@@ -8,11 +9,12 @@ namespace GpuDaemon.Cli.Hosting;
 /// One validated snapshot of every subsystem's options. A reload builds a whole new one or nothing: a
 /// value that one subsystem rejects keeps every subsystem on the last good snapshot.
 /// </summary>
-internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions Health, PluginOptions DevicePlugin)
+internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions Health, PluginOptions DevicePlugin, MetricsOptions Metrics)
 {
     /// <summary>Binds and validates every subsystem's options; a bad value is a <see cref="UsageException"/> naming its origin.</summary>
     public static ServeSettings Bind(DaemonSettings settings) => new(
         GpuBackendOptions.Bind(settings, BackendKind.Nvml),
         HealthFlags.Bind(settings),
-        DevicePluginFlags.Bind(settings));
+        DevicePluginFlags.Bind(settings),
+        MetricsFlags.Bind(settings));
 }

@@ -1,6 +1,7 @@
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.Devices;
 using GpuDaemon.Health;
+using GpuDaemon.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,7 @@ internal static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds every subsystem of serve, in start order (backend, health, device plugin), fed by one settings
+    /// Adds every subsystem of serve, in start order (backend, health, device plugin, metrics), fed by one settings
     /// snapshot. With <paramref name="reload"/>, <see cref="SettingsMonitor.Reload"/> builds and hands out new ones.
     /// </summary>
     public static IServiceCollection AddServe(this IServiceCollection services, ServeSettings initial, Func<string?, ServeSettings>? reload = null)
@@ -31,6 +32,8 @@ internal static class ServiceCollectionExtensions
         services.AddGpuBackend(initial.Backend);
         services.AddGpuHealth();
         services.AddDevicePlugin();
+        services.AddSingleton<IOptionsMonitor<MetricsOptions>>(sp => new SettingsOptionsMonitor<MetricsOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.Metrics));
+        services.AddGpuMetrics();
         return services;
     }
 
