@@ -25,6 +25,9 @@ internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeP
     private Task _loop = Task.CompletedTask;
     private volatile bool _started;
 
+    /// <summary>Notified after every Xid recorded.</summary>
+    public ChangeSignal Changed { get; } = new();
+
     public string LoopName => "metrics-xid";
 
     public string? LoopProblem => _loop switch
@@ -86,6 +89,8 @@ internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeP
                 gpu.Other++;
             }
         }
+
+        Changed.Notify();
     }
 
     /// <summary>The last Xid of a GPU (null if none since start) and its counts by code, in numeric order, "other" last.</summary>
