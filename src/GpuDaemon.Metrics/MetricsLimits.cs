@@ -24,6 +24,11 @@ public sealed record MetricsLimits
     /// <summary>An idle kept-alive connection is closed after this; Prometheus re-dials at its next scrape.</summary>
     public static readonly TimeSpan DefaultKeepAliveTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>A reader slower than this (after <see cref="MinResponseGrace"/>) is cut off; Kestrel's default, written down.</summary>
+    public const double MinResponseBytesPerSecond = 240;
+
+    public static readonly TimeSpan MinResponseGrace = TimeSpan.FromSeconds(5);
+
     public int MaxConnections { get; init; } = DefaultMaxConnections;
 
     public int MaxConcurrentScrapes { get; init; } = DefaultMaxConcurrentScrapes;

@@ -79,6 +79,7 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
         kestrelOptions.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
         kestrelOptions.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
         kestrelOptions.Limits.MaxRequestBodySize = 0;
+        kestrelOptions.Limits.MinResponseDataRate = new MinDataRate(MetricsLimits.MinResponseBytesPerSecond, MetricsLimits.MinResponseGrace);
         kestrelOptions.Limits.MaxRequestBufferSize = limits.MaxRequestHeadersBytes * 2;
         kestrelOptions.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http1);
 
