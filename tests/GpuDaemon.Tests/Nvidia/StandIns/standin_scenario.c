@@ -35,6 +35,11 @@ static void set_defaults(si_scenario *s)
         g->mig_mode = 0;
         g->cc_major = 9;
         g->cc_minor = 0;
+        g->memory_temp_c = 40 + (unsigned)i;
+        g->gpm = 1;
+        g->gpm_graphics_pct = 50;
+        g->gpm_tensor_pct = 25;
+        g->gpm_dram_pct = 10;
     }
 }
 
@@ -181,6 +186,12 @@ static int set_gpu_field(si_scenario *s, int index, const char *field, char *val
     if (strcmp(field, "mig_instances") == 0) return parse_mig_instances(value, g);
     if (strcmp(field, "xid") == 0) return parse_xids(value, g);
     if (strcmp(field, "lost") == 0) return parse_bool(value, &g->lost);
+    if (strcmp(field, "memory_temp_c") == 0) return parse_uint(value, &g->memory_temp_c);
+    if (strcmp(field, "row_remap_failed") == 0) return parse_bool(value, &g->row_remap_failed);
+    if (strcmp(field, "gpm") == 0) return parse_bool(value, &g->gpm);
+    if (strcmp(field, "gpm_graphics_pct") == 0) return parse_uint(value, &g->gpm_graphics_pct);
+    if (strcmp(field, "gpm_tensor_pct") == 0) return parse_uint(value, &g->gpm_tensor_pct);
+    if (strcmp(field, "gpm_dram_pct") == 0) return parse_uint(value, &g->gpm_dram_pct);
     if (strcmp(field, "compute_capability") == 0) {
         return sscanf(value, "%d.%d", &g->cc_major, &g->cc_minor) == 2 ? 0 : -1;
     }

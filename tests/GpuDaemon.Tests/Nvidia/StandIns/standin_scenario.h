@@ -48,6 +48,10 @@ typedef struct {
     int xid_count;
     int lost;
     int cc_major, cc_minor;
+    unsigned memory_temp_c; /* 0: no memory sensor (the field answers NOT_SUPPORTED) */
+    int row_remap_failed;
+    int gpm; /* GPU Performance Monitoring supported (Hopper and later) */
+    unsigned gpm_graphics_pct, gpm_tensor_pct, gpm_dram_pct;
 } si_gpu;
 
 typedef struct {
