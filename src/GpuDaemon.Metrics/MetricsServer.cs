@@ -92,7 +92,7 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
         {
             server.Dispose();
-            throw new IOException($"cannot serve metrics on {_options.Listen}: {ex.Message.ReplaceLineEndings(" ")}; pick a free port with --metrics-listen, or --metrics-listen \"\" to turn metrics off", ex);
+            throw new MetricsEndpointException($"cannot serve metrics on {_options.Listen}: {ex.Message.ReplaceLineEndings(" ").TrimEnd('.')}; pick a free port with --metrics-listen, or --metrics-listen \"\" to turn metrics off", ex);
         }
 
         _server = server;

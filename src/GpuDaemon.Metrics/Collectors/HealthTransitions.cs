@@ -16,6 +16,7 @@ internal sealed class HealthTransitions(IGpuBackend backend, IGpuHealth health) 
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
     private volatile bool _started;
+    private int _disposed;
 
     public string LoopName => "metrics-health";
 
@@ -48,6 +49,12 @@ internal sealed class HealthTransitions(IGpuBackend backend, IGpuHealth health) 
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes this once per registration that resolves to it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();
     }

@@ -24,6 +24,7 @@ internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeP
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
     private volatile bool _started;
+    private int _disposed;
 
     /// <summary>Notified after every Xid recorded.</summary>
     public ChangeSignal Changed { get; } = new();
@@ -60,6 +61,12 @@ internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeP
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes this once per registration that resolves to it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
         _stopping.Dispose();
     }

@@ -68,6 +68,31 @@ public sealed partial class ServeMetricsProcessTests
         }
     }
 
+    [Fact]
+    public async Task Serve_MetricsPortTaken_ExitsWithOneLineError()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using var plugins = new TempDirectory();
+
+        var (exitCode, stderr) = await DaemonProcess.RunAsync(Wait, "serve", "--simulate", "1", "--metrics-listen", $"127.0.0.1:{port}", "--device-plugin-dir", plugins.Path, "--log-level", "none");
+
+        Assert.Equal(GpuDaemon.Cli.ExitCodes.Failure, exitCode);
+        var line = Assert.Single(stderr, l => l.Length > 0);
+        Assert.StartsWith($"gpudaemon: cannot serve metrics on 127.0.0.1:{port}: ", line, StringComparison.Ordinal);
+        Assert.EndsWith("pick a free port with --metrics-listen, or --metrics-listen \"\" to turn metrics off", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_BadMetricsListen_UsageError()
+    {
+        var result = await CliRunner.RunAsync("serve", "--simulate", "1", "--metrics-listen", "localhost");
+
+        Assert.Equal(GpuDaemon.Cli.ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("--metrics-listen: \"localhost\" is not an address and port", result.Error, StringComparison.Ordinal);
+    }
+
     private static async Task<Uri> AddressAsync(DaemonProcess serve)
     {
         await serve.WaitForStderrAsync("Serving metrics on http://", 1, Wait);

@@ -14,6 +14,7 @@ public sealed class DemoCommandTests
         string[] expected =
         [
             "[plugin]   registered nvidia.com/gpu as gpudaemon-nvidia.com-gpu.sock",
+            "[metrics]  Prometheus metrics at http://127.0.0.1:",
             "[kubelet]  4 devices advertised, 4 Healthy (NUMA 0: 2, NUMA 1: 2)",
             "the plugin prefers GPU 0 and GPU 1",
             "[plugin]   Allocate: NVIDIA_VISIBLE_DEVICES=",
