@@ -13,7 +13,7 @@ public sealed class MetricsScraperTests
         using var release = new ManualResetEventSlim();
         var slow = new BlockingCollector("slow", release);
         var logs = new RecordingLoggerFactory();
-        var scraper = Scraper(logs, TimeSpan.FromMilliseconds(100), slow, new FixedCollector("fast", "fast_value", 1));
+        var scraper = Scraper(logs, TimeSpan.FromSeconds(1), slow, new FixedCollector("fast", "fast_value", 1));
 
         var first = await scraper.ScrapeAsync(default);
         var second = await scraper.ScrapeAsync(default);

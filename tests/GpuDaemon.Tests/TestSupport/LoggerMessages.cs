@@ -16,6 +16,7 @@ public static class LoggerMessages
         typeof(GpuDaemon.Devices.IGpuBackend).Assembly,
         typeof(GpuDaemon.GrpcWire.GrpcUnixServer).Assembly,
         typeof(GpuDaemon.Nvidia.Nvml.NvmlBackend).Assembly,
+        typeof(GpuDaemon.Metrics.MetricsOptions).Assembly,
     ];
 
     /// <summary>Every log message of every assembly in <see cref="Assemblies"/>.</summary>
