@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(
-  gcc libc6-dev golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc
+  gcc libc6-dev prometheus golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
   prometheus
 )

@@ -44,7 +44,7 @@ internal static class GpuDaemonCli
             await error.WriteLineAsync($"{GpuDaemonDefaults.ExecutableName}: {ex.Message}");
             return ExitCodes.Usage;
         }
-        catch (Exception ex) when (ex is DeviceBackendException or ProbeException)
+        catch (Exception ex) when (ex is DeviceBackendException or ProbeException or GpuDaemon.Metrics.MetricsEndpointException)
         {
             await error.WriteLineAsync($"{GpuDaemonDefaults.ExecutableName}: {ex.Message}");
             return ExitCodes.Failure;

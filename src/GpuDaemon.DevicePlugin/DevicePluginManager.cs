@@ -14,7 +14,7 @@ namespace GpuDaemon.DevicePlugin;
 /// and the options. When the GPUs or the options change, only resources whose devices or options changed are
 /// re-registered. Stopping stops serving, ends the ListAndWatch streams and removes the sockets.
 /// </summary>
-internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable, IAdvertisedDevices
+internal sealed partial class DevicePluginManager : IHostedService, IAsyncDisposable, IAdvertisedDevices, IDevicePluginStatus, ILoopStatus
 {
     private readonly IGpuBackend _backend;
     private readonly IGpuHealth _health;
@@ -27,6 +27,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     private readonly ChangeSignal _optionsChanged = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
+    private bool _started;
     private readonly IDisposable? _optionsSubscription;
     private readonly IAdvertisingGate? _advertisingGate;
     private string? _gateReasonLogged;
@@ -35,10 +36,12 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     private Task _running = Task.CompletedTask;
 
     /// <param name="advertisingGate">While closed, nothing is advertised (serve --require-validation); null: always advertise.</param>
+    /// <param name="activity">Where Allocate calls and registrations are counted; null: a private one.</param>
     public DevicePluginManager(IGpuBackend backend, IGpuHealth health, IOptionsMonitor<PluginOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory,
-        IAdvertisingGate? advertisingGate = null)
+        IAdvertisingGate? advertisingGate = null, PluginActivity? activity = null)
     {
         _advertisingGate = advertisingGate;
+        Activity = activity ?? new PluginActivity();
         _backend = backend;
         _health = health;
         _options = options.CurrentValue;
@@ -68,6 +71,26 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
             }
         }
     }
+
+    /// <summary>Registrations and Allocate calls of every endpoint, for metrics.</summary>
+    public PluginActivity Activity { get; }
+
+    IReadOnlyList<ResourceStatus> IDevicePluginStatus.Resources =>
+        [.. States.Select(s => new ResourceStatus(s.Resource, s.Phase == EndpointPhase.Registered, s.Phase.ToString().ToLowerInvariant(), s.Since, s.LastError))];
+
+    bool IDevicePluginStatus.Started => Volatile.Read(ref _started);
+
+    ChangeSignal IDevicePluginStatus.Changed => StatesChanged;
+
+    public string LoopName => "device-plugin";
+
+    /// <summary>The manager's loop ends only when stopping; anything else is a fault it did not expect.</summary>
+    public string? LoopProblem => _running switch
+    {
+        { IsFaulted: true } loop => $"the device plugin's loop failed: {loop.Exception?.InnerException?.Message.ReplaceLineEndings(" ")}",
+        { IsCompleted: true } when Volatile.Read(ref _started) && !_stopping.IsCancellationRequested => "the device plugin's loop ended",
+        _ => null,
+    };
 
     /// <summary>The options in force.</summary>
     public PluginOptions Options
@@ -105,7 +128,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
     }
 
     /// <inheritdoc />
-    public ChangeSignal Allocated { get; } = new();
+    public ChangeSignal Allocated => Activity.Allocated;
 
     /// <summary>
     /// Plans the resources and starts serving them. The backend must already be started. A plan the GPUs
@@ -117,6 +140,8 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
         var initial = ResourcePlanner.Plan(_backend.Inventory, options);
         WatchDirectory(options.DevicePluginDir);
         Apply(Gated(initial), options);
+        Volatile.Write(ref _started, true);
+        StatesChanged.Notify();
         _running = RunAsync(_stopping.Token);
         return Task.CompletedTask;
     }
@@ -292,7 +317,7 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
 
             foreach (var plan in wanted.Values)
             {
-                var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>()) { AllocatedSignal = Allocated };
+                var plugin = new ResourcePlugin(plan, config, _health, _loggerFactory.CreateLogger<ResourcePlugin>(), Activity);
                 var endpoint = new ResourceEndpoint(plugin, _directoryChanged, _timeProvider, _loggerFactory, StatesChanged);
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 var previous = stopping.FirstOrDefault(s => s.Endpoint.Plugin.Plan.ResourceName == plan.ResourceName);

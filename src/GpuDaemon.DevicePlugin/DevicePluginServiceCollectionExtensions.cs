@@ -13,6 +13,9 @@ public static class DevicePluginServiceCollectionExtensions
     public static IServiceCollection AddDevicePlugin(this IServiceCollection services)
     {
         services.AddSingleton<DevicePluginManager>();
+        services.AddSingleton<PluginActivity>();
+        services.AddSingleton<IDevicePluginStatus>(sp => sp.GetRequiredService<DevicePluginManager>());
+        services.AddSingleton<GpuDaemon.Devices.ILoopStatus>(sp => sp.GetRequiredService<DevicePluginManager>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<DevicePluginManager>());
         services.AddSingleton<IAdvertisedDevices>(sp => sp.GetRequiredService<DevicePluginManager>());
         return services;

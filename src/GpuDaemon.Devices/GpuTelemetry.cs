@@ -46,4 +46,22 @@ public sealed record GpuTelemetry
     public long? RemappedRowsCorrectable { get; init; }
 
     public long? RemappedRowsUncorrectable { get; init; }
+
+    /// <summary>HBM/memory temperature; only GPUs with a memory sensor report it.</summary>
+    public double? MemoryTemperatureC { get; init; }
+
+    /// <summary>True when a row remapping failed (the GPU needs service); null where remapping is not supported.</summary>
+    public bool? RowRemapFailure { get; init; }
+
+    /// <summary>
+    /// Fraction (0–1) of the last sampling interval the graphics/compute engine was busy, from GPU Performance
+    /// Monitoring (Hopper and later); null where the GPU has no GPM or no earlier sample exists yet.
+    /// </summary>
+    public double? GrEngineActiveRatio { get; init; }
+
+    /// <summary>Fraction (0–1) of the last sampling interval the tensor pipes were busy (GPM).</summary>
+    public double? TensorActiveRatio { get; init; }
+
+    /// <summary>Fraction (0–1) of the last sampling interval device memory was busy (GPM).</summary>
+    public double? DramActiveRatio { get; init; }
 }

@@ -12,7 +12,7 @@ namespace GpuDaemon.Health;
 /// healthy again — no restart needed. Every transition is logged with its reason. This is the one probe
 /// loop of the process: backends probe only when asked.
 /// </summary>
-internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyncDisposable
+internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAsyncDisposable, ILoopStatus
 {
     private static readonly TimeSpan EventRetryDelay = TimeSpan.FromSeconds(1);
 
@@ -34,6 +34,7 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
     private HealthOptions _options;
     private ITimer? _probeTimer;
     private Task _eventLoop = Task.CompletedTask;
+    private volatile bool _started;
     private BoundedHealthChecks _checks;
 
     public GpuHealthMonitor(IGpuBackend backend, IOptionsMonitor<HealthOptions> options, TimeProvider timeProvider, ILogger<GpuHealthMonitor> logger)
@@ -48,6 +49,16 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
     }
 
     public ChangeSignal Changed { get; } = new();
+
+    public string LoopName => "health";
+
+    /// <summary>The device-event loop retries its own failures; it ends only when stopping, or on a fault it did not expect.</summary>
+    public string? LoopProblem => _eventLoop switch
+    {
+        { IsFaulted: true } loop => $"the device-event loop failed: {loop.Exception?.InnerException?.Message.ReplaceLineEndings(" ")}",
+        { IsCompleted: true } when _started && !_stopping.IsCancellationRequested => "the device-event loop ended",
+        _ => null,
+    };
 
     /// <summary>See <see cref="DefaultProbeTimeout"/>; shorter in tests.</summary>
     internal TimeSpan ProbeTimeout
@@ -80,6 +91,7 @@ internal sealed partial class GpuHealthMonitor : IGpuHealth, IHostedService, IAs
     {
         var events = _backend.WatchEventsAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
         _eventLoop = Task.Run(() => ConsumeEventsAsync(events), CancellationToken.None);
+        _started = true;
         ProbeAll();
         lock (_gate)
         {

@@ -14,6 +14,7 @@ public static class HealthServiceCollectionExtensions
         services.AddSingleton<GpuHealthMonitor>();
         services.AddSingleton<IGpuHealth>(sp => sp.GetRequiredService<GpuHealthMonitor>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<GpuHealthMonitor>());
+        services.AddSingleton<GpuDaemon.Devices.ILoopStatus>(sp => sp.GetRequiredService<GpuHealthMonitor>());
         return services;
     }
 }

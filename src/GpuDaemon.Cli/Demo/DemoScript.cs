@@ -11,6 +11,7 @@ using GpuDaemon.KubeletEmulation;
 using GpuDaemon.PodResources;
 using GpuDaemon.Validation;
 using GpuDaemon.Validation.Gate;
+using GpuDaemon.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -44,7 +45,8 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
                 new GpuBackendOptions(BackendKind.Simulated, null, scenarioPath, GpuDaemonDefaults.DriverRoot),
                 new HealthOptions { RecoveryPeriod = options.RecoveryPeriod, ProbeInterval = TimeSpan.FromMilliseconds(500) },
                 new PluginOptions { DevicePluginDir = pluginDir, PreStartRequired = true },
-                new PodAttributionOptions { SocketPath = string.Empty })
+                new PodAttributionOptions { SocketPath = string.Empty },
+                new MetricsOptions { Listen = "127.0.0.1:0" })
             {
                 ValidationGate = new ValidationGateOptions { Required = true, ValidationDir = validationDir },
             });
@@ -69,6 +71,7 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
 
             var plugin = await kubelet.WaitForAsync(Resource, p => p.Updates > 0, StepTimeout);
             Say($"[plugin]   registered {Resource} as {plugin.Endpoint} in {started.ElapsedMilliseconds} ms (pre-start checks on, preferred allocation on)");
+            Say($"[metrics]  Prometheus metrics at {new Uri(services.GetRequiredService<IMetricsEndpoint>().Address!, "metrics")} (also /healthz, /readyz)");
             var byNuma = plugin.Devices.GroupBy(d => d.Topology?.Nodes.FirstOrDefault()?.ID ?? -1).Select(g => $"NUMA {g.Key}: {g.Count()}");
             Say($"[kubelet]  {plugin.Devices.Count} devices advertised, {plugin.HealthyCount} Healthy ({string.Join(", ", byNuma)})");
 

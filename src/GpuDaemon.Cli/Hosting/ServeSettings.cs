@@ -3,6 +3,7 @@ using GpuDaemon.DevicePlugin;
 using GpuDaemon.Health;
 using GpuDaemon.PodResources;
 using GpuDaemon.Validation.Gate;
+using GpuDaemon.Metrics;
 
 namespace GpuDaemon.Cli.Hosting;
 
@@ -10,7 +11,7 @@ namespace GpuDaemon.Cli.Hosting;
 /// One validated snapshot of every subsystem's options. A reload builds a whole new one or nothing: a
 /// value that one subsystem rejects keeps every subsystem on the last good snapshot.
 /// </summary>
-internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions Health, PluginOptions DevicePlugin, PodAttributionOptions PodResources)
+internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions Health, PluginOptions DevicePlugin, PodAttributionOptions PodResources, MetricsOptions Metrics)
 {
     /// <summary>Whether GPUs wait for gpudaemon validate's status files (--require-validation).</summary>
     public ValidationGateOptions ValidationGate { get; init; } = new();
@@ -20,7 +21,8 @@ internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions He
         GpuBackendOptions.Bind(settings, BackendKind.Nvml),
         HealthFlags.Bind(settings),
         DevicePluginFlags.Bind(settings),
-        PodResourcesFlags.Bind(settings))
+        PodResourcesFlags.Bind(settings),
+        MetricsFlags.Bind(settings))
     {
         ValidationGate = ValidationGateFlags.Bind(settings),
     };

@@ -4,6 +4,7 @@ using GpuDaemon.Health;
 using GpuDaemon.PodResources;
 using GpuDaemon.Validation;
 using GpuDaemon.Validation.Gate;
+using GpuDaemon.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,7 @@ internal static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds every subsystem of serve, in start order (backend, health, device plugin), fed by one settings
+    /// Adds every subsystem of serve, in start order (backend, health, validation gate, device plugin, pod attribution, metrics), fed by one settings
     /// snapshot. With <paramref name="reload"/>, <see cref="SettingsMonitor.Reload"/> builds and hands out new ones.
     /// </summary>
     public static IServiceCollection AddServe(this IServiceCollection services, ServeSettings initial, Func<string?, ServeSettings>? reload = null)
@@ -37,6 +38,8 @@ internal static class ServiceCollectionExtensions
         services.AddDevicePlugin();
         services.AddSingleton<IOptionsMonitor<PodAttributionOptions>>(sp => new SettingsOptionsMonitor<PodAttributionOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.PodResources));
         services.AddPodAttribution();
+        services.AddSingleton<IOptionsMonitor<MetricsOptions>>(sp => new SettingsOptionsMonitor<MetricsOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.Metrics));
+        services.AddGpuMetrics();
         return services;
     }
 

@@ -280,6 +280,7 @@ internal sealed partial class ResourceEndpoint
                     Options = _plugin.Options,
                 }, RegisterTimeout, cancellationToken);
                 Interlocked.Increment(ref _registrations);
+                _plugin.Activity.RecordRegistration();
                 SetRegistered();
                 Log.Registered(_logger, _plugin.Plan.ResourceName, _plugin.Plan.Devices.Count, Endpoint);
                 Registered.Notify();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GpuDaemon.DevicePlugin.Allocation;
 using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.DevicePlugin.Planning;
@@ -16,8 +17,9 @@ internal sealed partial class ResourcePlugin
     private readonly Allocator _allocator;
     private readonly ILogger _logger;
 
-    public ResourcePlugin(ResourcePlan plan, PluginOptions config, IGpuHealth health, ILogger logger)
+    public ResourcePlugin(ResourcePlan plan, PluginOptions config, IGpuHealth health, ILogger logger, PluginActivity? activity = null)
     {
+        Activity = activity ?? new PluginActivity();
         Plan = plan;
         Config = config;
         _health = health;
@@ -29,8 +31,8 @@ internal sealed partial class ResourcePlugin
 
     public PluginOptions Config { get; }
 
-    /// <summary>Notified after every answered Allocate (pod attribution refreshes soon after).</summary>
-    public ChangeSignal? AllocatedSignal { get; init; }
+    /// <summary>Where this plugin's Allocate calls and its endpoint's registrations are counted.</summary>
+    public PluginActivity Activity { get; }
 
     public DevicePluginOptions Options => new()
     {
@@ -42,7 +44,7 @@ internal sealed partial class ResourcePlugin
         .MapUnary(DevicePluginApi.GetDevicePluginOptions, (_, _) => Task.FromResult(Options))
         .MapServerStreaming(DevicePluginApi.ListAndWatch, ListAndWatchAsync)
         .MapUnary(DevicePluginApi.GetPreferredAllocation, (request, call) => Task.FromResult(Refusing(() => GetPreferredAllocation(request, cancellationToken: call.CancellationToken))))
-        .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(Refusing(() => Allocate(request))))
+        .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(Recorded(() => Refusing(() => Allocate(request)))))
         .MapUnary(DevicePluginApi.PreStartContainer, (request, _) => Task.FromResult(Refusing(() =>
         {
             _allocator.PreStart(request);
@@ -60,6 +62,33 @@ internal sealed partial class ResourcePlugin
         {
             var status = ex.Refusal == AllocationRefusal.DeviceUnusable ? GrpcStatusCode.FailedPrecondition : GrpcStatusCode.InvalidArgument;
             throw new RpcException(status, ex.Message);
+        }
+    }
+
+    /// <summary>Counts an Allocate call as the kubelet sees it: its result (from the gRPC status) and its duration.</summary>
+    internal T Recorded<T>(Func<T> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = AllocateResult.Failed;
+        try
+        {
+            var response = call();
+            result = AllocateResult.Ok;
+            return response;
+        }
+        catch (RpcException ex) when (ex.StatusCode == GrpcStatusCode.InvalidArgument)
+        {
+            result = AllocateResult.InvalidArgument;
+            throw;
+        }
+        catch (RpcException ex) when (ex.StatusCode == GrpcStatusCode.FailedPrecondition)
+        {
+            result = AllocateResult.FailedPrecondition;
+            throw;
+        }
+        finally
+        {
+            Activity.RecordAllocate(Plan.ResourceName, result, Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -84,7 +113,6 @@ internal sealed partial class ResourcePlugin
     public AllocateResponse Allocate(AllocateRequest request)
     {
         var response = _allocator.Allocate(request);
-        AllocatedSignal?.Notify();
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             var deviceCount = request.ContainerRequests.Sum(c => c.DevicesIds.Count);

@@ -73,6 +73,11 @@ public static class ScenarioReader
                 throw Invalid(source, i, $"has utilizationPercent {gpu.UtilizationPercent}; it must be 0-100");
             }
 
+            if (gpu.TensorActive is < 0 or > 1)
+            {
+                throw Invalid(source, i, $"has tensorActive {gpu.TensorActive}; it must be 0-1");
+            }
+
             if (gpu.MemoryUsedMiB < 0 || gpu.MemoryUsedMiB > gpu.MemoryMiB)
             {
                 throw Invalid(source, i, $"has memoryUsedMiB {gpu.MemoryUsedMiB}; it must be 0-{gpu.MemoryMiB}");

@@ -32,6 +32,7 @@ public sealed partial class SimulatedBackend : IGpuBackend
     private volatile SimulationScenario _scenario = new();
     private volatile GpuInventory _inventory = GpuInventory.Empty;
     private FileChangeMonitor? _monitor;
+    private readonly DateTimeOffset _startedAt;
 
     private SimulatedBackend(string? path, SimulationScenario? fixedScenario, TimeProvider timeProvider, TimeSpan pollInterval, ILogger logger, bool useChangeNotifications = true)
     {
@@ -41,6 +42,7 @@ public sealed partial class SimulatedBackend : IGpuBackend
         _timeProvider = timeProvider;
         _pollInterval = pollInterval;
         _logger = logger;
+        _startedAt = timeProvider.GetUtcNow();
     }
 
     public string Name => "simulated";
@@ -154,8 +156,26 @@ public sealed partial class SimulatedBackend : IGpuBackend
             MemoryTotalMiB = gpu.MemoryMiB,
             TemperatureC = gpu.TemperatureC,
             PowerWatts = gpu.PowerWatts,
+            SmClockMHz = SimulatedSmClockMHz,
+            MemoryClockMHz = SimulatedMemoryClockMHz,
+            TotalEnergyJoules = Math.Round(gpu.PowerWatts * (_timeProvider.GetUtcNow() - _startedAt).TotalSeconds, 3),
+            PcieReplayCount = gpu.PcieReplays,
+            EncoderUtilizationPercent = 0,
+            DecoderUtilizationPercent = 0,
+            MemoryTemperatureC = gpu.MemoryTemperatureC ?? gpu.TemperatureC + 6,
+            RowRemapFailure = gpu.Degradation?.RemappingFailed ?? false,
+            RemappedRowsCorrectable = gpu.RemappedRowsCorrectable,
+            RemappedRowsUncorrectable = gpu.RemappedRowsUncorrectable,
+            GrEngineActiveRatio = gpu.Gpm ? gpu.UtilizationPercent / 100.0 : null,
+            TensorActiveRatio = gpu.Gpm ? gpu.TensorActive ?? gpu.UtilizationPercent / 200.0 : null,
+            DramActiveRatio = gpu.Gpm ? Math.Round((double)gpu.MemoryUsedMiB / gpu.MemoryMiB / 2, 4) : null,
         };
     }
+
+    /// <summary>Simulated GPUs run at an H100's boost clocks.</summary>
+    public const double SimulatedSmClockMHz = 1980;
+
+    public const double SimulatedMemoryClockMHz = 2619;
 
     public HealthProbe ProbeHealth(string uuid)
     {

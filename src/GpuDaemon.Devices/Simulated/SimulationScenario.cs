@@ -65,6 +65,21 @@ public sealed class SimulatedGpu
 
     /// <summary>Signs of a working but degraded GPU that <c>gpudaemon validate</c> reports; null: none.</summary>
     public SimulatedDegradation? Degradation { get; set; }
+
+    /// <summary>Memory temperature; defaults to 6 °C above <see cref="TemperatureC"/>.</summary>
+    public double? MemoryTemperatureC { get; set; }
+
+    /// <summary>False makes the GPU one without GPU Performance Monitoring (pre-Hopper): no engine or tensor activity.</summary>
+    public bool Gpm { get; set; } = true;
+
+    /// <summary>Fraction (0–1) of time the tensor pipes are busy; defaults to half the utilization.</summary>
+    public double? TensorActive { get; set; }
+
+    public long PcieReplays { get; set; }
+
+    public long RemappedRowsCorrectable { get; set; }
+
+    public long RemappedRowsUncorrectable { get; set; }
 }
 
 /// <summary>A GPU's CUDA side, for the validator: a kernel that computes garbage, a context that cannot be made, another UUID.</summary>

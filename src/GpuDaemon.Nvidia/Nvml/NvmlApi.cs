@@ -9,7 +9,7 @@ namespace GpuDaemon.Nvidia.Nvml;
 /// of the stand-in library. An entry point the loaded library lacks answers
 /// <see cref="NvmlReturn.FunctionNotFound"/>, as NVML itself does for a function an older driver lacks.
 /// </summary>
-internal sealed unsafe class NvmlApi
+internal sealed unsafe partial class NvmlApi
 {
     private const int TextBufferSize = 96; // the header's largest name/UUID buffer
     private const int VersionBufferSize = 80;

@@ -170,6 +170,7 @@ public sealed class NvmlBackend : IGpuBackend
         }
 
         watcher?.Dispose();
+        _telemetry?.Dispose();
         if (api?.Shutdown() is { IsSuccess: false } shutdown)
         {
             Log.ShutdownIncomplete(_logger, api.Error(shutdown).Message);

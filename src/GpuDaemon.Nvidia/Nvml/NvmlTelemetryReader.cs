@@ -7,15 +7,18 @@ namespace GpuDaemon.Nvidia.Nvml;
 /// One telemetry reading of one GPU. A counter the GPU does not have (NOT_SUPPORTED) reads as null;
 /// so does one that fails for another reason (logged at debug); a lost GPU throws.
 /// </summary>
-internal sealed class NvmlTelemetryReader(NvmlApi api, ILogger logger)
+internal sealed class NvmlTelemetryReader(NvmlApi api, ILogger logger) : IDisposable
 {
+    private readonly NvmlGpmSampler _gpm = new(api);
+
     private const double BytesPerMiB = 1024 * 1024;
 
     public GpuTelemetry Read(string uuid, nint handle, DateTimeOffset now)
     {
         var utilization = Value(uuid, api.DeviceGetUtilizationRates(handle, out var rates), rates);
         var memory = Value(uuid, api.DeviceGetMemory(handle, out var bytes), bytes);
-        var remapped = Value(uuid, api.DeviceGetRemappedRows(handle, out var correctable, out var uncorrectable), (Correctable: (long)correctable, Uncorrectable: (long)uncorrectable));
+        var remapped = Value(uuid, api.DeviceGetRemappedRows(handle, out var correctable, out var uncorrectable, out var remapFailed), (Correctable: (long)correctable, Uncorrectable: (long)uncorrectable, Failed: remapFailed));
+        var gpm = _gpm.Read(uuid, handle);
         return new GpuTelemetry
         {
             Uuid = uuid,
@@ -38,8 +41,16 @@ internal sealed class NvmlTelemetryReader(NvmlApi api, ILogger logger)
             EccUncorrectedErrors = (long?)Value(uuid, api.DeviceGetTotalEccErrors(handle, NvmlMemoryError.Uncorrected, out var uncorrected), uncorrected),
             RemappedRowsCorrectable = remapped?.Correctable,
             RemappedRowsUncorrectable = remapped?.Uncorrectable,
+            MemoryTemperatureC = Value(uuid, api.DeviceGetFieldValue(handle, NvmlApi.FieldMemoryTemperature, out var memoryCelsius), memoryCelsius),
+            RowRemapFailure = remapped?.Failed,
+            GrEngineActiveRatio = gpm.Graphics,
+            TensorActiveRatio = gpm.Tensor,
+            DramActiveRatio = gpm.Dram,
         };
     }
+
+    /// <summary>Frees the GPM samples held between reads; call before NVML shuts down.</summary>
+    public void Dispose() => _gpm.Dispose();
 
     private static long MiB(ulong bytes) => (long)Math.Round(bytes / BytesPerMiB);
 

@@ -58,6 +58,8 @@ public sealed class DaemonProcess : IDisposable
     {
         var host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
         var info = new ProcessStartInfo(host) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        // Metrics on a free loopback port unless the test chooses: the default 9400 would be shared by parallel tests.
+        info.Environment["GPUDAEMON_METRICS_LISTEN"] = ServeProcess.TestMetricsListen;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpudaemon.dll"));
         foreach (var arg in args)
         {

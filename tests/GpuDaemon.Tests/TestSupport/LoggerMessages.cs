@@ -17,6 +17,7 @@ public static class LoggerMessages
         typeof(GpuDaemon.GrpcWire.GrpcUnixServer).Assembly,
         typeof(GpuDaemon.Nvidia.Nvml.NvmlBackend).Assembly,
         typeof(GpuDaemon.PodResources.IPodAttribution).Assembly,
+        typeof(GpuDaemon.Metrics.MetricsOptions).Assembly,
     ];
 
     /// <summary>Every log message of every assembly in <see cref="Assemblies"/>.</summary>

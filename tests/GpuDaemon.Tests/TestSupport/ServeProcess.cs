@@ -11,6 +11,12 @@ public sealed class ServeProcess : IAsyncDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// Where serve's metrics listen in tests unless a test says otherwise: a port of the system's choosing on
+    /// loopback, never the default 9400, which parallel tests (and other processes on the machine) would share.
+    /// </summary>
+    public const string TestMetricsListen = "127.0.0.1:0";
+
     private readonly TempDirectory? _ownDir;
     private readonly CancellationTokenSource _stop = new();
     private readonly StringWriter _error = new();
@@ -43,7 +49,7 @@ public sealed class ServeProcess : IAsyncDisposable
     {
         var serve = new ServeProcess(directory);
         serve._run = GpuDaemonCli.RunAsync(
-            ["serve", .. serveArgs, "--device-plugin-dir", serve.Directory, "--log-level", "none"],
+            ["serve", .. serveArgs, .. WithTestMetrics(serveArgs), "--device-plugin-dir", serve.Directory, "--log-level", "none"],
             TextWriter.Null,
             serve._error,
             new DictionaryEnvironment(new Dictionary<string, string>()),
@@ -61,6 +67,10 @@ public sealed class ServeProcess : IAsyncDisposable
 
         return serve;
     }
+
+    /// <summary>Serve's metrics on a free loopback port, unless the arguments already choose.</summary>
+    public static string[] WithTestMetrics(IEnumerable<string> args) =>
+        args.Contains("--metrics-listen") ? [] : ["--metrics-listen", TestMetricsListen];
 
     public bool HasExited => _run.IsCompleted;
 

@@ -15,6 +15,7 @@ public sealed class DemoCommandTests
         [
             "[validate] driver, CUDA vector add on every GPU, NVML/CUDA agreement, degradation: ready: driver 550.127.05, CUDA 12.4, 4 GPUs",
             "[plugin]   registered nvidia.com/gpu as gpudaemon-nvidia.com-gpu.sock",
+            "[metrics]  Prometheus metrics at http://127.0.0.1:",
             "[kubelet]  4 devices advertised, 4 Healthy (NUMA 0: 2, NUMA 1: 2)",
             "the plugin prefers GPU 0 and GPU 1",
             "[plugin]   Allocate: NVIDIA_VISIBLE_DEVICES=",

@@ -171,6 +171,7 @@ public sealed class SettingsReloadTests
             configText is null ? ConfigFileReader.Read(ConfigPath, ServeFlagNames) : ConfigFileReader.Parse(configText, ConfigPath, ServeFlagNames))
         {
             ["device-plugin-dir"] = new SettingValue(PluginDir, "--device-plugin-dir"),
+            ["metrics-listen"] = new SettingValue(ServeProcess.TestMetricsListen, "--metrics-listen"),
         }));
 
         private static readonly string[] ServeFlagNames =

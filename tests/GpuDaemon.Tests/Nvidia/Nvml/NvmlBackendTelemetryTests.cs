@@ -58,8 +58,56 @@ public sealed class NvmlBackendTelemetryTests
                 EccUncorrectedErrors = 1,
                 RemappedRowsCorrectable = 2,
                 RemappedRowsUncorrectable = 4,
+                MemoryTemperatureC = 40,
+                RowRemapFailure = false,
             },
             reading);
+    }
+
+    [Fact]
+    public async Task ReadTelemetry_GpmSupported_RatiosFromTheSampleOfThePreviousRead()
+    {
+        using var driver = new StandInDriver("""
+            gpus = 1
+            gpu0.gpm_graphics_pct = 80
+            gpu0.gpm_tensor_pct = 45
+            gpu0.gpm_dram_pct = 12
+            """);
+        var backend = await driver.StartBackendAsync();
+        var uuid = backend.Inventory.Gpus[0].Uuid;
+
+        var first = backend.ReadTelemetry(uuid);
+        var second = backend.ReadTelemetry(uuid);
+        var held = driver.Control.GpmSamples;
+        await backend.DisposeAsync();
+
+        Assert.Equal((null, null, null), (first.GrEngineActiveRatio, first.TensorActiveRatio, first.DramActiveRatio));
+        Assert.Equal((0.8, 0.45, 0.12), (second.GrEngineActiveRatio, second.TensorActiveRatio, second.DramActiveRatio));
+        Assert.Equal(1, held); // one sample kept per GPU between reads
+        Assert.Equal(0, driver.Control.GpmSamples);
+    }
+
+    [Fact]
+    public async Task ReadTelemetry_NoGpmNoMemorySensorRemapFailed_LeftOutOrFlagged()
+    {
+        using var driver = new StandInDriver("""
+            gpus = 1
+            gpu0.gpm = false
+            gpu0.memory_temp_c = 0
+            gpu0.row_remap_failed = true
+            """);
+        await using var backend = await driver.StartBackendAsync();
+        var uuid = backend.Inventory.Gpus[0].Uuid;
+
+        backend.ReadTelemetry(uuid);
+        var reading = backend.ReadTelemetry(uuid);
+
+        Assert.Null(reading.GrEngineActiveRatio);
+        Assert.Null(reading.TensorActiveRatio);
+        Assert.Null(reading.DramActiveRatio);
+        Assert.Null(reading.MemoryTemperatureC);
+        Assert.True(reading.RowRemapFailure);
+        Assert.Equal(0, driver.Control.GpmSamples);
     }
 
     [Fact]

@@ -38,5 +38,8 @@ public sealed unsafe class StandInControl
     /// <summary>Event sets created and not yet freed.</summary>
     public int EventSetCount => ((delegate* unmanaged<int>)Export("standin_event_set_count"))();
 
+    /// <summary>GPM samples allocated and not yet freed.</summary>
+    public int GpmSamples => ((delegate* unmanaged<int>)Export("standin_gpm_samples"))();
+
     private nint Export(string name) => NativeLibrary.GetExport(_library, name);
 }

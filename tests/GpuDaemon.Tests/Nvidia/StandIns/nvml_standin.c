@@ -727,3 +727,119 @@ SI_EXPORT int standin_registered_sets(int gpu)
     pthread_mutex_unlock(&g_lock);
     return count;
 }
+
+/* Field values: only the memory temperature (NVML_FI_DEV_MEMORY_TEMP, 82). Layout of nvmlFieldValue_t. */
+typedef struct {
+    unsigned field_id;
+    unsigned scope_id;
+    long long timestamp;
+    long long latency_usec;
+    int value_type;
+    int nvml_return;
+    union { double d; unsigned ui; unsigned long ul; unsigned long long ull; long long sll; } value;
+} standin_field_value;
+
+SI_EXPORT nvmlReturn_t nvmlDeviceGetFieldValues(void *device, int count, standin_field_value *values)
+{
+    DEVICE_ENTRY(device);
+    if (values == NULL || count < 0) return NVML_ERROR_INVALID_ARGUMENT;
+    for (int i = 0; i < count; i++) {
+        values[i].timestamp = 0;
+        values[i].latency_usec = 0;
+        if (values[i].field_id == 82 && g->memory_temp_c != 0) {
+            values[i].value_type = 1; /* unsigned int */
+            values[i].value.ui = g->memory_temp_c;
+            values[i].nvml_return = NVML_SUCCESS;
+        } else {
+            values[i].nvml_return = NVML_ERROR_NOT_SUPPORTED;
+        }
+    }
+    return NVML_SUCCESS;
+}
+
+/* GPU Performance Monitoring: samples are heap blocks naming their GPU; metrics come from the scenario. */
+typedef struct {
+    int gpu;
+    int taken;
+} standin_gpm_sample;
+
+typedef struct {
+    unsigned metric_id;
+    int nvml_return;
+    double value;
+    char *short_name, *long_name, *unit;
+} standin_gpm_metric;
+
+typedef struct {
+    unsigned version;
+    unsigned num_metrics;
+    standin_gpm_sample *sample1;
+    standin_gpm_sample *sample2;
+    standin_gpm_metric metrics[98];
+} standin_gpm_metrics_get;
+
+static int g_gpm_samples;
+
+SI_EXPORT nvmlReturn_t nvmlGpmQueryDeviceSupport(void *device, unsigned *support)
+{
+    DEVICE_ENTRY(device);
+    if (support == NULL || support[0] != 1) return NVML_ERROR_INVALID_ARGUMENT;
+    support[1] = g->gpm ? 1 : 0;
+    return NVML_SUCCESS;
+}
+
+SI_EXPORT nvmlReturn_t nvmlGpmSampleAlloc(standin_gpm_sample **sample)
+{
+    if (!initialized()) return NVML_ERROR_UNINITIALIZED;
+    if (sample == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *sample = calloc(1, sizeof(standin_gpm_sample));
+    if (*sample == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    __atomic_add_fetch(&g_gpm_samples, 1, __ATOMIC_SEQ_CST);
+    return NVML_SUCCESS;
+}
+
+SI_EXPORT nvmlReturn_t nvmlGpmSampleFree(standin_gpm_sample *sample)
+{
+    if (sample == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    free(sample);
+    __atomic_sub_fetch(&g_gpm_samples, 1, __ATOMIC_SEQ_CST);
+    return NVML_SUCCESS;
+}
+
+SI_EXPORT nvmlReturn_t nvmlGpmSampleGet(void *device, standin_gpm_sample *sample)
+{
+    DEVICE_ENTRY(device);
+    if (sample == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!g->gpm) return NVML_ERROR_NOT_SUPPORTED;
+    sample->gpu = d->gpu;
+    sample->taken = 1;
+    return NVML_SUCCESS;
+}
+
+SI_EXPORT nvmlReturn_t nvmlGpmMetricsGet(standin_gpm_metrics_get *get)
+{
+    if (!initialized()) return NVML_ERROR_UNINITIALIZED;
+    if (get == NULL || get->version != 1 || get->num_metrics > 98 || get->sample1 == NULL || get->sample2 == NULL
+        || get->sample1 == get->sample2 || !get->sample1->taken || !get->sample2->taken || get->sample1->gpu != get->sample2->gpu) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    const si_gpu *g = &g_scenario.gpus[get->sample1->gpu];
+    for (unsigned i = 0; i < get->num_metrics; i++) {
+        standin_gpm_metric *m = &get->metrics[i];
+        m->nvml_return = NVML_SUCCESS;
+        m->short_name = m->long_name = m->unit = NULL;
+        switch (m->metric_id) {
+        case 1: m->value = g->gpm_graphics_pct; break;
+        case 5: m->value = g->gpm_tensor_pct; break;
+        case 10: m->value = g->gpm_dram_pct; break;
+        default: m->nvml_return = NVML_ERROR_NOT_SUPPORTED; break;
+        }
+    }
+    return NVML_SUCCESS;
+}
+
+/* GPM samples allocated and not yet freed: lets a test check none leak. */
+SI_EXPORT int standin_gpm_samples(void)
+{
+    return __atomic_load_n(&g_gpm_samples, __ATOMIC_SEQ_CST);
+}

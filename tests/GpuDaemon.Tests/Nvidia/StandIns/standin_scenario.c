@@ -37,6 +37,11 @@ static void set_defaults(si_scenario *s)
         g->cc_minor = 0;
         g->pcie_gen = g->pcie_gen_max = 5;
         g->pcie_width = g->pcie_width_max = 16;
+        g->memory_temp_c = 40 + (unsigned)i;
+        g->gpm = 1;
+        g->gpm_graphics_pct = 50;
+        g->gpm_tensor_pct = 25;
+        g->gpm_dram_pct = 10;
     }
 }
 
@@ -193,6 +198,12 @@ static int set_gpu_field(si_scenario *s, int index, const char *field, char *val
     if (strcmp(field, "remapped_failed") == 0) return parse_bool(value, &g->remapped_failed);
     if (strcmp(field, "retired_pages_pending") == 0) return parse_bool(value, &g->retired_pages_pending);
     if (strcmp(field, "clock_event_reasons") == 0) return parse_ull(value, &g->clock_event_reasons);
+    if (strcmp(field, "memory_temp_c") == 0) return parse_uint(value, &g->memory_temp_c);
+    if (strcmp(field, "row_remap_failed") == 0) return parse_bool(value, &g->remapped_failed); /* the name metrics tests use */
+    if (strcmp(field, "gpm") == 0) return parse_bool(value, &g->gpm);
+    if (strcmp(field, "gpm_graphics_pct") == 0) return parse_uint(value, &g->gpm_graphics_pct);
+    if (strcmp(field, "gpm_tensor_pct") == 0) return parse_uint(value, &g->gpm_tensor_pct);
+    if (strcmp(field, "gpm_dram_pct") == 0) return parse_uint(value, &g->gpm_dram_pct);
     if (strcmp(field, "compute_capability") == 0) {
         return sscanf(value, "%d.%d", &g->cc_major, &g->cc_minor) == 2 ? 0 : -1;
     }

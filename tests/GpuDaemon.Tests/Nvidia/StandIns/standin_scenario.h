@@ -54,6 +54,9 @@ typedef struct {
     unsigned pcie_gen, pcie_gen_max, pcie_width, pcie_width_max;
     int remapped_pending, remapped_failed, retired_pages_pending;
     unsigned long long clock_event_reasons;
+    unsigned memory_temp_c; /* 0: no memory sensor (the field answers NOT_SUPPORTED) */
+    int gpm; /* GPU Performance Monitoring supported (Hopper and later) */
+    unsigned gpm_graphics_pct, gpm_tensor_pct, gpm_dram_pct;
 } si_gpu;
 
 typedef struct {
