@@ -15,7 +15,8 @@ public interface IPodAttribution
     /// <summary>
     /// The containers holding each device, keyed by the device's UUID: a GPU's UUID, or a MIG device's UUID.
     /// Replicas of one GPU (IDs with a <c>::k</c> suffix) resolve to that GPU; a container holding several
-    /// replicas of one GPU appears once. Each list is ordered by namespace, pod, container.
+    /// replicas of one GPU appears once. Each list is ordered by namespace, pod, container. While <see cref="Up"/>
+    /// is false this is the last good map, which may be stale (the metrics then leave pod labels out).
     /// </summary>
     IReadOnlyDictionary<string, IReadOnlyList<PodContainer>> ContainersByDevice { get; }
 

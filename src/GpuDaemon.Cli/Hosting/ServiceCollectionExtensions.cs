@@ -40,6 +40,9 @@ internal static class ServiceCollectionExtensions
         services.AddPodAttribution();
         services.AddSingleton<IOptionsMonitor<MetricsOptions>>(sp => new SettingsOptionsMonitor<MetricsOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.Metrics));
         services.AddGpuMetrics();
+        services.AddSingleton(sp => new ValidationReporting(sp.GetRequiredService<ValidationGate>(), sp.GetRequiredService<IOptionsMonitor<ValidationGateOptions>>()));
+        services.AddSingleton<IMetricsCollector>(sp => sp.GetRequiredService<ValidationReporting>());
+        services.AddSingleton<IReadinessCheck>(sp => sp.GetRequiredService<ValidationReporting>());
         return services;
     }
 

@@ -29,7 +29,8 @@ internal sealed partial class GpuCollector(
         var inventory = backend.Inventory;
         var config = options.CurrentValue;
         var node = GpuLabels.NodeName(config);
-        var holders = attribution?.ContainersByDevice;
+        // A map kept from before the kubelet stopped answering may be stale: no pod labels rather than wrong ones.
+        var holders = attribution is { Up: true } ? attribution.ContainersByDevice : null;
 
         foreach (var gpu in inventory.Gpus)
         {

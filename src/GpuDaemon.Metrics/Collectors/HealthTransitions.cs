@@ -73,9 +73,11 @@ internal sealed class HealthTransitions(IGpuBackend backend, IGpuHealth health) 
     {
         foreach (var gpu in backend.Inventory.Gpus)
         {
-            var verdict = health.Verdict(gpu.Uuid);
+            // Read under the lock: the loop and a direct call may observe at once, and a verdict read before the
+            // other's newer one must not be compared after it (that would count one transition twice).
             lock (_gate)
             {
+                var verdict = health.Verdict(gpu.Uuid);
                 if (_lastHealthy.TryGetValue(gpu.Uuid, out var was) && was != verdict.Healthy)
                 {
                     var category = HealthReasons.Category(verdict);

@@ -14,7 +14,7 @@ namespace GpuDaemon.Tests.Metrics;
 public sealed partial class MetricsDocsTests
 {
     /// <summary>Series another subsystem adds through <see cref="IMetricsCollector"/> (the validator's gate).</summary>
-    private static readonly string[] EmittedElsewhere = ["gpudaemon_validation_ready"];
+    private static readonly string[] EmittedElsewhere = [GpuDaemon.Cli.Hosting.ValidationReporting.MetricName];
 
     private static readonly string MetricsDoc = File.ReadAllText(RepoFiles.Path("docs/metrics.md"));
 

@@ -21,12 +21,8 @@ internal sealed class FakePodAttribution : IPodAttribution
         return this;
     }
 
-    /// <summary>The kubelet stopped answering: no attribution any more.</summary>
-    public void GoDown()
-    {
-        Up = false;
-        _containers = new Dictionary<string, IReadOnlyList<PodContainer>>();
-    }
+    /// <summary>The kubelet stopped answering; like the real service, the last map is kept.</summary>
+    public void GoDown() => Up = false;
 
     public void RequestRefresh() => Interlocked.Increment(ref _refreshRequests);
 }
