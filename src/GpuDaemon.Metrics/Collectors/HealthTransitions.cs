@@ -1,6 +1,5 @@
 using GpuDaemon.Devices;
 using GpuDaemon.Health;
-using Microsoft.Extensions.Hosting;
 
 namespace GpuDaemon.Metrics.Collectors;
 
@@ -8,55 +7,16 @@ namespace GpuDaemon.Metrics.Collectors;
 /// Counts every change of a GPU between healthy and unhealthy, by the category of the verdict it changed to.
 /// Categories, not the verdict's free text, label the counter: their set is fixed, so the series are bounded.
 /// </summary>
-internal sealed class HealthTransitions(IGpuBackend backend, IGpuHealth health) : IHostedService, ILoopStatus, IAsyncDisposable
+internal sealed class HealthTransitions(IGpuBackend backend, IGpuHealth health) : MetricsLoop("metrics-health", "health-transition loop")
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, bool> _lastHealthy = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stopping = new();
-    private Task _loop = Task.CompletedTask;
-    private volatile bool _started;
-    private int _disposed;
 
-    public string LoopName => "metrics-health";
-
-    public string? LoopProblem => _loop switch
-    {
-        { IsFaulted: true } loop => $"the health-transition loop failed: {loop.Exception?.InnerException?.Message.ReplaceLineEndings(" ")}",
-        { IsCompleted: true } when _started && !_stopping.IsCancellationRequested => "the health-transition loop ended",
-        _ => null,
-    };
-
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task Start()
     {
         Observe();
-        _loop = Task.Run(() => FollowAsync(_stopping.Token), CancellationToken.None);
-        _started = true;
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        try
-        {
-            await _loop.WaitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        // The container disposes this once per registration that resolves to it.
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        await StopAsync(CancellationToken.None);
-        _stopping.Dispose();
+        return Task.Run(() => FollowAsync(Stopping), CancellationToken.None);
     }
 
     /// <summary>Transitions so far, by category, every category listed (0 for those not seen), in the order of <see cref="HealthReasons.Categories"/>.</summary>

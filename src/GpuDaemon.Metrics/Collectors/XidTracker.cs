@@ -1,6 +1,5 @@
 using System.Globalization;
 using GpuDaemon.Devices;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace GpuDaemon.Metrics.Collectors;
@@ -10,7 +9,7 @@ namespace GpuDaemon.Metrics.Collectors;
 /// Distinct codes per GPU are bounded: past <see cref="MaxCodesPerGpu"/>, further new codes are counted under
 /// <c>xid="other"</c>, so a driver reporting garbage codes cannot grow the series without end.
 /// </summary>
-internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeProvider, ILogger<XidTracker> logger) : IHostedService, ILoopStatus, IAsyncDisposable
+internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeProvider, ILogger<XidTracker> logger) : MetricsLoop("metrics-xid", "Xid event loop")
 {
     /// <summary>NVIDIA documents about 150 Xid codes, and a GPU sees a few in its life; 32 distinct ones per GPU is plenty.</summary>
     public const int MaxCodesPerGpu = 32;
@@ -21,54 +20,15 @@ internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeP
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, GpuXids> _byGpu = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stopping = new();
-    private Task _loop = Task.CompletedTask;
-    private volatile bool _started;
-    private int _disposed;
 
     /// <summary>Notified after every Xid recorded.</summary>
     public ChangeSignal Changed { get; } = new();
 
-    public string LoopName => "metrics-xid";
-
-    public string? LoopProblem => _loop switch
-    {
-        { IsFaulted: true } loop => $"the Xid event loop failed: {loop.Exception?.InnerException?.Message.ReplaceLineEndings(" ")}",
-        { IsCompleted: true } when _started && !_stopping.IsCancellationRequested => "the Xid event loop ended",
-        _ => null,
-    };
-
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task Start()
     {
         // Subscribed here, not on the worker, so no event published after start is missed.
-        var events = backend.WatchEventsAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
-        _loop = Task.Run(() => FollowAsync(events), CancellationToken.None);
-        _started = true;
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        try
-        {
-            await _loop.WaitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        // The container disposes this once per registration that resolves to it.
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        await StopAsync(CancellationToken.None);
-        _stopping.Dispose();
+        var events = backend.WatchEventsAsync(Stopping).GetAsyncEnumerator(Stopping);
+        return Task.Run(() => FollowAsync(events), CancellationToken.None);
     }
 
     public void Record(DeviceEvent deviceEvent)
@@ -125,7 +85,7 @@ internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeP
 
     private async Task FollowAsync(IAsyncEnumerator<DeviceEvent> events)
     {
-        var token = _stopping.Token;
+        var token = Stopping;
         while (!token.IsCancellationRequested)
         {
             try
