@@ -120,7 +120,7 @@ public sealed class Validator(ValidationOptions options, ValidationSource source
             var facts = report.Facts!;
             var warned = report.Warnings.Count();
             var summary = string.Create(CultureInfo.InvariantCulture,
-                $"ready: driver {facts.DriverVersion}, CUDA {facts.CudaVersion}, {facts.GpuCount} GPUs{(warned > 0 ? $", {warned} warnings" : string.Empty)}; wrote {string.Join(" and ", StatusFiles.Names)} in {options.ValidationDir}");
+                $"ready: driver {facts.DriverVersion}, CUDA {facts.CudaVersion}, {facts.GpuCount} GPUs{(warned > 0 ? $", {warned} warning{(warned == 1 ? string.Empty : "s")}" : string.Empty)}; wrote {string.Join(" and ", StatusFiles.Names)} in {options.ValidationDir}");
             return new ValidationOutcome(report, verdict, files, summary);
         }
 

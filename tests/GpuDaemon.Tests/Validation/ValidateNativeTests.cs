@@ -201,7 +201,7 @@ public sealed class ValidateNativeTests
 
         Assert.True(result.ExitCode == ExitCodes.Ok, result.Output);
         Assert.Matches($@"{check}\s+warn\s+\S+\s+{System.Text.RegularExpressions.Regex.Escape(detail)}", result.Output);
-        Assert.Contains("1 warnings", result.Output, StringComparison.Ordinal);
+        Assert.Contains("1 warning;", result.Output, StringComparison.Ordinal);
         Assert.Equal(check, node.ReadStatus(ValidationDefaults.CudaReadyFile)[StatusFiles.WarningsKey]);
     }
 
