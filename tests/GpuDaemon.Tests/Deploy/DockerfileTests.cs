@@ -33,11 +33,11 @@ public sealed partial class DockerfileTests
         Assert.DoesNotContain("chiseled", stages[1].Image, StringComparison.Ordinal);
         var tests = Dockerfile.IndexOf("RUN bash tests/run-all.sh", StringComparison.Ordinal);
         Assert.InRange(tests, 0, Dockerfile.IndexOf("RUN dotnet publish", StringComparison.Ordinal));
-        Assert.Equal(2, Regex.Matches(Dockerfile, @"COPY --from=build /out/ /opt/gpudaemon/").Count);
+        Assert.Equal(2, Regex.Count(Dockerfile, @"COPY --from=build /out/ /opt/gpudaemon/"));
         Assert.StartsWith("/opt/gpudaemon/", EntryPoint(), StringComparison.Ordinal);
         foreach (var label in new[] { "title", "description", "version", "revision" })
         {
-            Assert.Equal(2, Regex.Matches(Dockerfile, $@"org\.opencontainers\.image\.{label}=").Count);
+            Assert.Equal(2, Regex.Count(Dockerfile, $@"org\.opencontainers\.image\.{label}="));
         }
     }
 

@@ -139,7 +139,7 @@ public sealed class ManifestTests
         Assert.Equal("true", Str(configMount, "readOnly"));
         var mapName = Str(Volume(pod, Str(configMount, "name")), "configMap.name");
         var map = Assert.Single(objects, o => Kind(o) == "ConfigMap" && Str(o, "metadata.name") == mapName);
-        var text = Str(map, "data." + Path.GetFileName(config));
+        var text = Str(map, "data." + Path.GetFileName(config).Replace(".", "\\.", StringComparison.Ordinal));
         var known = ServeSettingNames();
         var settings = ServeSettings.Bind(new DaemonSettings(ConfigFileReader.Parse(text, config, known)));
         Assert.NotNull(settings);
@@ -345,7 +345,8 @@ public sealed class ManifestTests
 
     private static string Kind(YamlMappingNode o) => Str(o, "kind");
 
-    private static string[] Strings(YamlMappingNode node, string path) => [.. Seq(node, path).Select(n => n.ToString())];
+    private static string[] Strings(YamlMappingNode node, string path) =>
+        Find(node, path) is YamlSequenceNode s ? [.. s.Children.Select(n => n.ToString())] : [];
 
     private static List<YamlMappingNode> Seq(YamlNode node, string path) =>
         Find(node, path) is YamlSequenceNode s ? [.. s.Children.Select(c => (YamlMappingNode)c)] : [];
