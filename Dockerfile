@@ -1,17 +1,45 @@
-# GpuDaemon image: one self-contained, trimmed linux-x64 binary on a minimal base.
-# Build: docker build -t gpudaemon .
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# GpuDaemon image: one self-contained, trimmed linux-x64 binary on a minimal base without a shell.
+#   docker build -t gpudaemon .                                          (the image the DaemonSet runs)
+#   docker build --target installer -t gpudaemon-installer .             (the same binary with /bin/sh, for
+#                                                                         validate --install-command; see docs/deploy.md)
+# The build stage runs every test (tests/run-all.sh) before it publishes; a failing test fails the build.
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
-COPY global.json Directory.Build.props Directory.Packages.props .editorconfig GpuDaemon.sln ./
-COPY protos/ protos/
-COPY src/ src/
+COPY . .
+RUN bash tests/run-all.sh
 RUN dotnet publish src/GpuDaemon.Cli/GpuDaemon.Cli.csproj -c Release -r linux-x64 --self-contained \
       -p:PublishTrimmed=true -p:InvariantGlobalization=true -o /out
 
-FROM mcr.microsoft.com/dotnet/runtime-deps:10.0
+# The installer variant: validate's --install-command runs through /bin/sh -c and usually chroots into the host.
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble AS installer
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="gpudaemon-installer" \
+      org.opencontainers.image.description="GpuDaemon with a shell, for gpudaemon validate --install-command" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="mcr.microsoft.com/dotnet/runtime-deps:10.0-noble"
 COPY --from=build /out/ /opt/gpudaemon/
 ENV DOTNET_gcServer=0 \
     DOTNET_GCgen0size=0x400000 \
     DOTNET_TieredPGO=0
+ENTRYPOINT ["/opt/gpudaemon/gpudaemon"]
+CMD ["validate"]
+
+# The default image (last stage): Ubuntu chiseled, no shell and no package manager.
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled AS runtime
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="gpudaemon" \
+      org.opencontainers.image.description="GpuDaemon: the GPU-node agent for Kubernetes (device plugin, validator, metrics)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled"
+COPY --from=build /out/ /opt/gpudaemon/
+ENV DOTNET_gcServer=0 \
+    DOTNET_GCgen0size=0x400000 \
+    DOTNET_TieredPGO=0
+EXPOSE 9400
 ENTRYPOINT ["/opt/gpudaemon/gpudaemon"]
 CMD ["serve"]

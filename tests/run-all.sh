@@ -32,6 +32,17 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# kubectl renders deploy/ for the manifest tests; Debian serves it as kubernetes-client. Where no package
+# provides it, those tests are reported as skipped, with the reason.
+if ! command -v kubectl >/dev/null 2>&1; then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "run-all: installing kubernetes-client (kubectl, for the deploy/ manifest tests)"
+  if ! { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }; then
+    echo "run-all: could not install kubernetes-client; the deploy/ manifest tests will be skipped" >&2
+  fi
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 dotnet build GpuDaemon.sln -c Release -warnaserror -nologo -v quiet

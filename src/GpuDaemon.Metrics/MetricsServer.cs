@@ -140,7 +140,7 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
         }
 
         var path = request.Path.Value ?? "/";
-        if (path is not ("/" or "/metrics" or "/healthz" or "/readyz"))
+        if (path is not ("/" or MetricsPaths.Metrics or MetricsPaths.Health or MetricsPaths.Readiness))
         {
             await Text(response, StatusCodes.Status404NotFound, "not found; see / for the paths served\n");
             return;
@@ -155,14 +155,14 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
 
         switch (path)
         {
-            case "/metrics":
+            case MetricsPaths.Metrics:
                 await ScrapeAsync(context);
                 break;
-            case "/healthz":
+            case MetricsPaths.Health:
                 var (alive, health) = _probes.Health();
                 await Text(response, alive ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, health);
                 break;
-            case "/readyz":
+            case MetricsPaths.Readiness:
                 var (ready, readiness) = _probes.Readiness();
                 await Text(response, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, readiness);
                 break;
