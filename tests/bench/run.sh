@@ -4,7 +4,7 @@
 #
 # Usage: tests/bench/run.sh [--quick] [--out FILE]
 #
-#   --quick     fewer calls, restarts and rounds (about 2 minutes instead of about 6)
+#   --quick     fewer calls, restarts, rounds and scrapes (about 3 minutes instead of about 8)
 #   --out FILE  where to write the report (default: docs/benchmarks.md)
 #
 # Measured, each in this one run:
@@ -36,7 +36,7 @@ while (($#)); do
         shift
         ;;
     -h | --help)
-        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
