@@ -4,7 +4,7 @@
 #
 # Usage: tests/bench/run.sh [--quick] [--out FILE]
 #
-#   --quick     fewer calls, restarts and rounds (about 2 minutes instead of about 6)
+#   --quick     fewer calls, restarts, rounds and scrapes (about 3 minutes instead of about 8)
 #   --out FILE  where to write the report (default: docs/benchmarks.md)
 #
 # Measured, each in this one run:
@@ -13,7 +13,10 @@
 #   resident memory (VmRSS) of both plugins idle and after the Allocate load;
 #   scenario fault -> Unhealthy on ListAndWatch (`gpudaemon-interop faultlat`), and the recovery;
 #   kubelet restart -> registered again (`gpudaemon-interop kubelet --restarts R`);
-#   exec -> registered (`gpudaemon-interop execreg`).
+#   exec -> registered (`gpudaemon-interop execreg`);
+#   /metrics scrape latency (`gpudaemon-interop scrape`) for 8 time-sliced GPUs with 50 pods and for
+#     64 MIG devices with 500 pods, pods served by `gpudaemon-interop podresources`, and the resident
+#     memory the metrics and pod attribution add to an idle `serve`.
 # The hand-written part of the report (analysis, before/after of fixes) is tests/bench/notes.md,
 # appended verbatim.
 set -euo pipefail
@@ -33,7 +36,7 @@ while (($#)); do
         shift
         ;;
     -h | --help)
-        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -46,12 +49,17 @@ done
 
 if ((quick)); then
     calls=20000 warmup=2000 restarts=20 fault_rounds=20 exec_rounds=5 mode=quick
+    scrapes=500 scrape_warmup=50
 else
     calls=100000 warmup=5000 restarts=50 fault_rounds=50 exec_rounds=10 mode=full
+    scrapes=2000 scrape_warmup=200
 fi
 devices=8
 idle_wait=3
 rss_goal_kib=$((40 * 1024))
+scrape_goal_ms=5
+metrics_rss_goal_kib=4882.8 # 5 MB = 5,000,000 bytes
+replicas=4                  # time-slicing for the 8-GPU scrape shape: 32 replicas
 resource=nvidia.com/gpu
 socket_name=gpudaemon-nvidia.com-gpu.sock
 
@@ -249,6 +257,122 @@ exec_line=$(grep '^EXEC_REGISTERED_MS' <<<"$exec_out")
 arrived_line=$(grep '^EXEC_REGISTER_ARRIVED_MS' <<<"$exec_out")
 log "$exec_line"
 
+# --- Metrics scrape and the resident memory metrics add ------------------------------------------------
+
+# h100_scenario FILE MIG_INSTANCES: 8 simulated H100s; with MIG_INSTANCES > 0, MIG on with that many
+# 1g.10gb instances each, UUIDs MIG-bench00G-0000-4000-8000-00000000000K.
+h100_scenario() {
+    local file=$1 instances=$2 i k sep mig
+    {
+        echo '{'
+        echo '  "driver": { "version": "550.127.05", "cudaVersion": "12.4", "loaded": true },'
+        echo '  "gpus": ['
+        for ((i = 0; i < devices; i++)); do
+            sep=,
+            ((i == devices - 1)) && sep=
+            mig=
+            if ((instances > 0)); then
+                mig=', "mig": { "enabled": true, "instances": ['
+                for ((k = 0; k < instances; k++)); do
+                    ((k)) && mig+=', '
+                mig+=$(printf '{ "profile": "1g.10gb", "memoryMiB": 9856, "uuid": "MIG-bench%03d-0000-4000-8000-%012d" }' "$i" "$k")
+                done
+                mig+='] }'
+            fi
+            printf '    { "uuid": "GPU-bench000-0000-4000-8000-%012d", "model": "NVIDIA H100 80GB HBM3", "memoryMiB": 81559, "numaNode": %d, "healthy": true%s }%s\n' \
+                "$i" $((i * 2 / devices)) "$mig" "$sep"
+        done
+        echo '  ]'
+        echo '}'
+    } >"$file"
+}
+
+scrape_dir="$work/scrape"
+mkdir -p "$scrape_dir"
+h100_scenario "$scrape_dir/gpus.json" 0
+h100_scenario "$scrape_dir/mig.json" 8
+mig_devices=$((devices * 8))
+gpu_pods=50 gpu_holders=$((devices * replicas))
+mig_pods=500 mig_holders=$mig_devices
+# 8 GPUs, time-sliced 4 ways: 32 pods hold one replica each (4 containers share every GPU), 18 hold no GPU.
+for ((p = 0; p < gpu_pods; p++)); do
+    if ((p < gpu_holders)); then
+        printf 'bench/gpu-pod-%03d/main=nvidia.com/gpu:GPU-bench000-0000-4000-8000-%012d::%d\n' "$p" $((p % devices)) $((p / devices))
+    else
+        printf 'bench/cpu-pod-%03d/main\n' "$p"
+    fi
+done >"$scrape_dir/gpu-pods.txt"
+# 64 MIG devices (mixed strategy): 64 pods hold one each, 436 hold no GPU.
+for ((p = 0; p < mig_pods; p++)); do
+    if ((p < mig_holders)); then
+        printf 'bench/mig-pod-%03d/main=nvidia.com/mig-1g.10gb:MIG-bench%03d-0000-4000-8000-%012d\n' "$p" $((p / 8)) $((p % 8))
+    else
+        printf 'bench/cpu-pod-%03d/main\n' "$p"
+    fi
+done >"$scrape_dir/mig-pods.txt"
+
+# scrape_shape NAME SCENARIO PODS_FILE EXPECT_PODS PLUGIN_SOCKET [SERVE FLAGS...]: serve with metrics and pod attribution
+# against a grpc-go pod-resources server, scrape it with and without gzip, read VmRSS; then the same serve
+# with both off, idle for as long, and its VmRSS. Sets ${NAME}_gz, ${NAME}_plain (SCRAPE lines),
+# ${NAME}_rss_on, ${NAME}_rss_off (KiB), ${NAME}_lists (pod-resources List calls during the scraping).
+scrape_shape() {
+    local name=$1 scenario=$2 pods=$3 expect=$4 plugin_socket=$5
+    shift 5
+    local dir="$scrape_dir/$name" url line pr_pid gd_pid born lived lists_before
+    mkdir -p "$dir/on" "$dir/off"
+    mkfifo "$dir/stdin"
+    exec 7<>"$dir/stdin" # holds the pod-resources server's stdin open; it stops at end of stdin
+    "$peer" podresources --socket "$dir/pod-resources.sock" --pods-file "$pods" <&7 >"$dir/podresources.log" 2>&1 &
+    pr_pid=$!
+    pids+=("$pr_pid")
+    wait_for_line "$dir/podresources.log" LISTENING "$pr_pid"
+
+    log "$name: serve --simulation ($(basename "$scenario")) $* with metrics and pod attribution, $expect pods holding devices"
+    born=$(date +%s%N)
+    "$gpudaemon" serve --simulation "$scenario" "$@" --device-plugin-dir "$dir/on" --log-level information \
+        --metrics-listen 127.0.0.1:0 --pod-resources-socket "$dir/pod-resources.sock" >"$dir/serve-on.log" 2>&1 &
+    gd_pid=$!
+    pids+=("$gd_pid")
+    wait_for_line "$dir/serve-on.log" ".*Serving metrics on http://" "$gd_pid"
+    url=$(grep -o 'Serving metrics on http://[0-9.]*:[0-9]*' "$dir/serve-on.log" | head -n 1 | sed 's/^Serving metrics on //')/metrics
+    wait_for_socket "$dir/on/$plugin_socket" "$gd_pid"
+    for gz in true false; do
+        log "$name: $scrapes scrapes of $url (gzip $gz) after $scrape_warmup unmeasured"
+        lists_before=$(grep -c '^LIST' "$dir/podresources.log" || true)
+        line=$("$peer" scrape --url "$url" --gzip="$gz" --expect-pods "$expect" --scrapes "$scrapes" --warmup "$scrape_warmup" | grep '^SCRAPE') ||
+            die "$name: scrape (gzip $gz) failed"
+        log "$name: $line"
+        if [[ $gz == true ]]; then
+            printf -v "${name}_gz" %s "$line"
+            printf -v "${name}_lists" %s $(($(grep -c '^LIST' "$dir/podresources.log" || true) - lists_before))
+        else
+            printf -v "${name}_plain" %s "$line"
+        fi
+    done
+    sleep "$idle_wait"
+    printf -v "${name}_rss_on" %s "$(rss_kib "$gd_pid")"
+    lived=$((($(date +%s%N) - born) / 1000000))
+    stop "$gd_pid"
+    stop "$pr_pid"
+    exec 7>&-
+
+    log "$name: the same serve with --metrics-listen \"\" --pod-resources-socket \"\", idle for ${lived} ms like the one above"
+    born=$(date +%s%N)
+    "$gpudaemon" serve --simulation "$scenario" "$@" --device-plugin-dir "$dir/off" --log-level information \
+        --metrics-listen "" --pod-resources-socket "" >"$dir/serve-off.log" 2>&1 &
+    gd_pid=$!
+    pids+=("$gd_pid")
+    wait_for_socket "$dir/off/$plugin_socket" "$gd_pid"
+    sleep "$(awk -v ms=$((lived - ($(date +%s%N) - born) / 1000000)) 'BEGIN { printf "%.3f", (ms > 0 ? ms : 0) / 1000 }')"
+    printf -v "${name}_rss_off" %s "$(rss_kib "$gd_pid")"
+    stop "$gd_pid"
+    log "$name: VmRSS $(mib "$(eval echo "\$${name}_rss_on")") MiB with metrics, $(mib "$(eval echo "\$${name}_rss_off")") MiB without"
+}
+
+scrape_shape gpu "$scrape_dir/gpus.json" "$scrape_dir/gpu-pods.txt" "$gpu_holders" "$socket_name" --replicas "$replicas"
+# Every GPU is in MIG mode, so only the MIG profile's resource is advertised.
+scrape_shape mig "$scrape_dir/mig.json" "$scrape_dir/mig-pods.txt" "$mig_holders" gpudaemon-nvidia.com-mig-1g.10gb.sock --mig-strategy mixed
+
 elapsed=$(($(date +%s) - started))
 log "measurements done in ${elapsed}s; writing $out"
 
@@ -276,6 +400,18 @@ gd_rss_max=$gd_rss_idle
 for v in "$gd_rss_seq" "$gd_rss_par"; do ((v > gd_rss_max)) && gd_rss_max=$v; done
 fault_p99=$(field "$fault_line" p99)
 rereg_p99=$(field "$rereg_line" p99)
+
+gpu_scrape_p99=$(field "$gpu_gz" p99_ms)
+gpu_rss_added=$((gpu_rss_on - gpu_rss_off))
+mig_rss_added=$((mig_rss_on - mig_rss_off))
+# le_kib A B: true if A (KiB, may be negative) <= B.
+le_kib() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+scrape_row() { # label SCRAPE_gzip SCRAPE_plain lists goal
+    echo "| $1 | $(field "$2" scrapes) | $(field "$2" p50_ms) | $(field "$2" p99_ms) | $(field "$2" max_ms) | $(field "$3" p50_ms) / $(field "$3" p99_ms) | $(field "$2" bytes) / $(field "$2" wire_bytes) | $(field "$2" samples) | $(field "$2" pods) | $4 | $5 |"
+}
+rss_row() { # label off on added
+    echo "| $1 | $(mib "$2") MiB | $(mib "$3") MiB | $(mib "$4") MiB | $(verdict le_kib "$4" "$metrics_rss_goal_kib") |"
+}
 
 mkdir -p "$(dirname "$out")"
 {
@@ -361,6 +497,36 @@ Ratios are GpuDaemon / baseline: below 1 is better for latency, above 1 is bette
   and times from exec to the Register call arriving and to the registration being accepted
   (GetDevicePluginOptions on the plugin's socket answered), then stops it with SIGTERM; $exec_rounds starts.
 
+## Metrics scrape
+
+| shape | scrapes | p50 (ms) | p99 (ms) | max (ms) | without gzip p50 / p99 (ms) | response bytes (text / gzip) | samples | pods named | pod-resources List calls meanwhile | goal p99 ≤ ${scrape_goal_ms} ms |
+|---|---|---|---|---|---|---|---|---|---|---|
+$(scrape_row "$devices GPUs ×$replicas time-sliced, $gpu_pods pods ($gpu_holders hold a replica)" "$gpu_gz" "$gpu_plain" "$gpu_lists" "$(verdict le "$gpu_scrape_p99" "$scrape_goal_ms")")
+$(scrape_row "$mig_devices MIG devices (8 H100 × 8 \`1g.10gb\`, mixed), $mig_pods pods ($mig_holders hold one)" "$mig_gz" "$mig_plain" "$mig_lists" "no goal set")
+
+- \`gpudaemon-interop scrape --scrapes $scrapes --warmup $scrape_warmup\` scrapes \`/metrics\` like Prometheus: one kept-alive
+  connection, one request at a time, Prometheus's \`Accept\` header and \`Accept-Encoding: gzip\` (the p50/p99
+  columns; the gzip-off run follows it on the same process). A scrape's time runs from sending the request to the
+  last byte of the body. Before measuring it waits until a scrape names every pod that holds a device, so the
+  pod-attribution map is in place.
+- \`serve --simulation FILE\` (8 simulated H100s) with \`--metrics-listen 127.0.0.1:0 --pod-resources-socket S\`, where
+  \`gpudaemon-interop podresources --pods-file\` (grpc-go) serves the kubelet's pod-resources \`List\` for the
+  generated pods: \`--replicas $replicas\` and pods holding \`<uuid>::k\` for the first shape, so every GPU is
+  written once per holding container (\`vgpu\` label); \`--mig-strategy mixed\` and pods holding
+  \`nvidia.com/mig-1g.10gb\` MIG UUIDs for the second. The other pods hold no device. "List calls meanwhile"
+  counts the calls during the gzip run: scrapes never call the kubelet.
+
+## Resident memory the metrics add (VmRSS)
+
+| shape | \`--metrics-listen "" --pod-resources-socket ""\` | metrics + pod attribution, after the scrapes | added | goal ≤ 5 MB |
+|---|---|---|---|---|
+$(rss_row "$devices GPUs ×$replicas time-sliced, $gpu_pods pods" "$gpu_rss_off" "$gpu_rss_on" "$gpu_rss_added")
+$(rss_row "$mig_devices MIG devices, $mig_pods pods" "$mig_rss_off" "$mig_rss_on" "$mig_rss_added")
+
+Same scenario and flags, no Allocate. The metrics reading is taken ${idle_wait} s after both scrape runs
+($((2 * (scrapes + scrape_warmup))) scrapes and the wait for pods); the process without metrics is started afterwards and idles
+for as long as the first one lived before its reading. 5 MB is taken as 5,000,000 bytes (4.77 MiB).
+
 ## Goals
 
 | goal | result | |
@@ -370,6 +536,8 @@ Ratios are GpuDaemon / baseline: below 1 is better for latency, above 1 is bette
 | resident ≤ 40 MiB (largest of the three readings) | $(mib "$gd_rss_max") MiB | $(verdict le "$gd_rss_max" "$rss_goal_kib") |
 | fault → kubelet p99 ≤ 100 ms | ${fault_p99} ms | $(verdict le "$fault_p99" 100) |
 | kubelet restart → re-registered p99 ≤ 100 ms | ${rereg_p99} ms | $(verdict le "$rereg_p99" 100) |
+| 8-GPU scrape p99 ≤ ${scrape_goal_ms} ms (gzip, $gpu_pods pods, time-sliced) | ${gpu_scrape_p99} ms | $(verdict le "$gpu_scrape_p99" "$scrape_goal_ms") |
+| metrics add ≤ 5 MB resident (8 GPUs) | $(mib "$gpu_rss_added") MiB | $(verdict le_kib "$gpu_rss_added" "$metrics_rss_goal_kib") |
 
 ## Raw lines
 
@@ -383,6 +551,10 @@ $recover_line
 $rereg_line
 $arrived_line
 $exec_line
+gpu $gpu_gz
+gpu $gpu_plain
+mig $mig_gz
+mig $mig_plain
 \`\`\`
 
 EOF

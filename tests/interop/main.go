@@ -14,6 +14,7 @@
 //	                                         time a plugin from exec to accepted registration
 //	gpudaemon-interop podresources --socket PATH --pod NS/POD/CONTAINER=RESOURCE:IDS
 //	                                         serve the kubelet's pod-resources List
+//	gpudaemon-interop scrape --url URL        measure /metrics scrape latency
 //
 // All roles use unix sockets only, like the kubelet and its device plugins.
 package main
@@ -47,6 +48,7 @@ var commands = []command{
 	{"faultlat", "time scenario-file faults until ListAndWatch shows them", runFaultLatency},
 	{"execreg", "time a plugin process from exec until its registration is accepted", runExecRegister},
 	{"podresources", "serve the kubelet's pod-resources List with a fixed answer", runPodResourcesServer},
+	{"scrape", "scrape /metrics like Prometheus and report latency", runScrape},
 }
 
 func main() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +18,8 @@ import (
 	prpb "gpudaemon/interop/podresv1"
 )
 
-// podSpecs collects repeated --pod flags, each NAMESPACE/POD/CONTAINER=RESOURCE:ID[,ID...].
+// podSpecs collects repeated --pod flags, each NAMESPACE/POD/CONTAINER=RESOURCE:ID[,ID...], or
+// NAMESPACE/POD/CONTAINER alone for a container that holds no device (a CPU-only pod).
 type podSpecs []string
 
 func (p *podSpecs) String() string     { return strings.Join(*p, " ") }
@@ -40,11 +42,18 @@ func buildAnswer(specs []string) (*prpb.ListPodResourcesResponse, error) {
 	answer := &prpb.ListPodResourcesResponse{}
 	pods := map[string]*prpb.PodResources{}
 	for _, spec := range specs {
-		who, devices, ok := strings.Cut(spec, "=")
+		who, devices, hasDevices := strings.Cut(spec, "=")
 		parts := strings.Split(who, "/")
-		resource, ids, ok2 := strings.Cut(devices, ":")
-		if !ok || !ok2 || len(parts) != 3 {
-			return nil, fmt.Errorf("--pod %q: want NAMESPACE/POD/CONTAINER=RESOURCE:ID[,ID...]", spec)
+		if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+			return nil, fmt.Errorf("--pod %q: want NAMESPACE/POD/CONTAINER[=RESOURCE:ID[,ID...]]", spec)
+		}
+		container := &prpb.ContainerResources{Name: parts[2]}
+		if hasDevices {
+			resource, ids, ok := strings.Cut(devices, ":")
+			if !ok || resource == "" || ids == "" {
+				return nil, fmt.Errorf("--pod %q: want NAMESPACE/POD/CONTAINER[=RESOURCE:ID[,ID...]]", spec)
+			}
+			container.Devices = []*prpb.ContainerDevices{{ResourceName: resource, DeviceIds: strings.Split(ids, ",")}}
 		}
 		key := parts[0] + "/" + parts[1]
 		pod := pods[key]
@@ -53,25 +62,52 @@ func buildAnswer(specs []string) (*prpb.ListPodResourcesResponse, error) {
 			pods[key] = pod
 			answer.PodResources = append(answer.PodResources, pod)
 		}
-		pod.Containers = append(pod.Containers, &prpb.ContainerResources{
-			Name:    parts[2],
-			Devices: []*prpb.ContainerDevices{{ResourceName: resource, DeviceIds: strings.Split(ids, ",")}},
-		})
+		pod.Containers = append(pod.Containers, container)
 	}
 	return answer, nil
+}
+
+// readPodsFile reads --pod specs from a file, one per line; blank lines and lines starting with # are skipped.
+func readPodsFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var specs []string
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		line := strings.TrimSpace(scanner.Text())
+		if line != "" && !strings.HasPrefix(line, "#") {
+			specs = append(specs, line)
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return nil, fmt.Errorf("--pods-file %s: %v", path, err)
+	}
+	return specs, nil
 }
 
 func runPodResourcesServer(args []string) int {
 	fs := newFlagSet("podresources")
 	socket := fs.String("socket", "", "unix socket to serve the pod-resources service on (required)")
 	var specs podSpecs
-	fs.Var(&specs, "pod", "a container holding devices: NAMESPACE/POD/CONTAINER=RESOURCE:ID[,ID...] (repeatable)")
+	fs.Var(&specs, "pod", "a container: NAMESPACE/POD/CONTAINER=RESOURCE:ID[,ID...], or NAMESPACE/POD/CONTAINER holding no device (repeatable)")
+	podsFile := fs.String("pods-file", "", "more --pod specs, one per line (blank lines and # comments skipped)")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
 	if *socket == "" {
 		fmt.Fprintln(os.Stderr, "gpudaemon-interop podresources: --socket is required")
 		return exitUsage
+	}
+	if *podsFile != "" {
+		more, err := readPodsFile(*podsFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gpudaemon-interop podresources: %v\n", err)
+			return exitUsage
+		}
+		specs = append(specs, more...)
 	}
 	answer, err := buildAnswer(specs)
 	if err != nil {
