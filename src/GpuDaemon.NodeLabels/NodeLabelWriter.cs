@@ -14,7 +14,7 @@ namespace GpuDaemon.NodeLabels;
 /// never stops serve. The file is left in place on shutdown: the labels stay true while the node has its GPUs,
 /// and removing them at every restart would make the node flap out of nodeSelectors.
 /// </summary>
-internal sealed class NodeLabelWriter : IHostedService, IAsyncDisposable
+public sealed class NodeLabelWriter : IHostedService, IAsyncDisposable
 {
     private readonly IGpuBackend _backend;
     private readonly IOptionsMonitor<PluginOptions> _plugin;
