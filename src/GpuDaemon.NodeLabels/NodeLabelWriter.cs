@@ -117,7 +117,6 @@ public sealed class NodeLabelWriter : IHostedService, IAsyncDisposable
             var wakeSeen = _wake.Version;
             var gateSeen = _gate.Changed.Version;
             var retryIn = Apply();
-            Attempted.Notify();
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             List<Task> waits = [_wake.WaitForChangeAsync(wakeSeen, waiting.Token), _gate.Changed.WaitForChangeAsync(gateSeen, waiting.Token)];
             if (retryIn is { } delay)
@@ -125,6 +124,7 @@ public sealed class NodeLabelWriter : IHostedService, IAsyncDisposable
                 waits.Add(Task.Delay(delay, _timeProvider, waiting.Token));
             }
 
+            Attempted.Notify(); // after the retry timer exists, so a test that then advances the clock fires it
             await Task.WhenAny(waits);
             await waiting.CancelAsync(); // releases the waits that did not fire
         }
