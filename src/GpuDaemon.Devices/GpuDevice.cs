@@ -27,6 +27,15 @@ public sealed record GpuDevice
     public MigState Mig { get; init; } = MigState.NotCapable;
 
     public string DeviceNode => $"/dev/nvidia{MinorNumber}";
+
+    /// <summary>CUDA compute capability (e.g. 9.0 for Hopper), or null when the backend cannot say.</summary>
+    public ComputeCapability? ComputeCapability { get; init; }
+}
+
+/// <summary>A GPU's CUDA compute capability, <c>major.minor</c>.</summary>
+public sealed record ComputeCapability(int Major, int Minor)
+{
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Major}.{Minor}");
 }
 
 /// <summary>Multi-Instance GPU: whether the GPU can be partitioned, whether it is, and into what.</summary>

@@ -18,7 +18,7 @@ internal static partial class ServeCommand
     public static Command Create(IEnvironment environment)
     {
         var command = new Command("serve", "Run the kubelet device plugin: advertise GPUs, keep their health current, answer Allocate");
-        var settingsSpec = new CommandSettings(command, [.. CommonOptions.DeviceAndLogging(DefaultLogLevel), .. HealthFlags.Options(), .. DevicePluginFlags.Options(), .. PodResourcesFlags.Options(), .. ValidationGateFlags.Options(), .. MetricsFlags.Options()]);
+        var settingsSpec = new CommandSettings(command, [.. CommonOptions.DeviceAndLogging(DefaultLogLevel), .. HealthFlags.Options(), .. DevicePluginFlags.Options(), .. PodResourcesFlags.Options(), .. ValidationGateFlags.Options(), .. MetricsFlags.Options(), .. NodeLabelsFlags.Options()]);
 
         command.SetAction(async (parse, cancellationToken) =>
         {

@@ -12,6 +12,7 @@ using GpuDaemon.PodResources;
 using GpuDaemon.Validation;
 using GpuDaemon.Validation.Gate;
 using GpuDaemon.Metrics;
+using GpuDaemon.NodeLabels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,7 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
             ScenarioReader.WriteFile(scenarioPath, scenario);
             var pluginDir = Directory.CreateDirectory(Path.Combine(directory, "device-plugins")).FullName;
             var validationDir = Path.Combine(directory, "validations");
+            var labelsDir = Directory.CreateDirectory(Path.Combine(directory, "features.d")).FullName;
             var host = buildHost(new ServeSettings(
                 new GpuBackendOptions(BackendKind.Simulated, null, scenarioPath, GpuDaemonDefaults.DriverRoot),
                 new HealthOptions { RecoveryPeriod = options.RecoveryPeriod, ProbeInterval = TimeSpan.FromMilliseconds(500) },
@@ -49,6 +51,7 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
                 new MetricsOptions { Listen = "127.0.0.1:0" })
             {
                 ValidationGate = new ValidationGateOptions { Required = true, ValidationDir = validationDir },
+                NodeLabels = new NodeLabelsOptions { Directory = labelsDir },
             });
             await using var disposeHost = (IAsyncDisposable)host;
             var services = host.Services;
@@ -72,6 +75,8 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
             var plugin = await kubelet.WaitForAsync(Resource, p => p.Updates > 0, StepTimeout);
             Say($"[plugin]   registered {Resource} as {plugin.Endpoint} in {started.ElapsedMilliseconds} ms (pre-start checks on, preferred allocation on)");
             Say($"[metrics]  Prometheus metrics at {new Uri(services.GetRequiredService<IMetricsEndpoint>().Address!, "metrics")} (also /healthz, /readyz)");
+            var labels = await WaitForLabelsAsync(services.GetRequiredService<NodeLabelWriter>(), Path.Combine(labelsDir, NodeLabelsOptions.FileName), cancellationToken);
+            Say($"[labels]   {Path.Combine(labelsDir, NodeLabelsOptions.FileName)} for Node Feature Discovery: {string.Join(", ", labels.Where(l => DemoLabels.Contains(l.Split('=')[0])))} (+{labels.Count - DemoLabels.Length} more)");
             var byNuma = plugin.Devices.GroupBy(d => d.Topology?.Nodes.FirstOrDefault()?.ID ?? -1).Select(g => $"NUMA {g.Key}: {g.Count()}");
             Say($"[kubelet]  {plugin.Devices.Count} devices advertised, {plugin.HealthyCount} Healthy ({string.Join(", ", byNuma)})");
 
@@ -124,6 +129,26 @@ internal sealed class DemoScript(TextWriter output, Func<ServeSettings, IHost> b
         finally
         {
             TryDelete(directory);
+        }
+    }
+
+    private static readonly string[] DemoLabels = ["nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.family", "gpudaemon.io/validated"];
+
+    /// <summary>The label file's lines once it says validation passed (validate ran just before serve started).</summary>
+    private static async Task<List<string>> WaitForLabelsAsync(NodeLabelWriter writer, string path, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StepTimeout);
+        while (true)
+        {
+            var seen = writer.Attempted.Version;
+            var lines = File.Exists(path) ? File.ReadAllLines(path).ToList() : [];
+            if (lines.Contains("gpudaemon.io/validated=true"))
+            {
+                return lines;
+            }
+
+            await writer.Attempted.WaitForChangeAsync(seen, timeout.Token);
         }
     }
 

@@ -4,6 +4,7 @@ using GpuDaemon.Health;
 using GpuDaemon.PodResources;
 using GpuDaemon.Validation.Gate;
 using GpuDaemon.Metrics;
+using GpuDaemon.NodeLabels;
 
 namespace GpuDaemon.Cli.Hosting;
 
@@ -16,6 +17,9 @@ internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions He
     /// <summary>Whether GPUs wait for gpudaemon validate's status files (--require-validation).</summary>
     public ValidationGateOptions ValidationGate { get; init; } = new();
 
+    /// <summary>Where the node-label file for Node Feature Discovery goes (--node-labels-dir; empty: off).</summary>
+    public NodeLabelsOptions NodeLabels { get; init; } = new();
+
     /// <summary>Binds and validates every subsystem's options; a bad value is a <see cref="UsageException"/> naming its origin.</summary>
     public static ServeSettings Bind(DaemonSettings settings) => new(
         GpuBackendOptions.Bind(settings, BackendKind.Nvml),
@@ -25,5 +29,6 @@ internal sealed record ServeSettings(GpuBackendOptions Backend, HealthOptions He
         MetricsFlags.Bind(settings))
     {
         ValidationGate = ValidationGateFlags.Bind(settings),
+        NodeLabels = NodeLabelsFlags.Bind(settings),
     };
 }

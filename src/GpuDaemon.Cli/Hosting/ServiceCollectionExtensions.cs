@@ -5,6 +5,7 @@ using GpuDaemon.PodResources;
 using GpuDaemon.Validation;
 using GpuDaemon.Validation.Gate;
 using GpuDaemon.Metrics;
+using GpuDaemon.NodeLabels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,7 @@ internal static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds every subsystem of serve, in start order (backend, health, validation gate, device plugin, pod attribution, metrics), fed by one settings
+    /// Adds every subsystem of serve, in start order (backend, health, validation gate, device plugin, node labels, pod attribution, metrics), fed by one settings
     /// snapshot. With <paramref name="reload"/>, <see cref="SettingsMonitor.Reload"/> builds and hands out new ones.
     /// </summary>
     public static IServiceCollection AddServe(this IServiceCollection services, ServeSettings initial, Func<string?, ServeSettings>? reload = null)
@@ -36,6 +37,8 @@ internal static class ServiceCollectionExtensions
         services.AddGpuHealth();
         services.AddValidationGate(s => s.ValidationGate);
         services.AddDevicePlugin();
+        services.AddSingleton<IOptionsMonitor<NodeLabelsOptions>>(sp => new SettingsOptionsMonitor<NodeLabelsOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.NodeLabels));
+        services.AddNodeLabels();
         services.AddSingleton<IOptionsMonitor<PodAttributionOptions>>(sp => new SettingsOptionsMonitor<PodAttributionOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.PodResources));
         services.AddPodAttribution();
         services.AddSingleton<IOptionsMonitor<MetricsOptions>>(sp => new SettingsOptionsMonitor<MetricsOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.Metrics));

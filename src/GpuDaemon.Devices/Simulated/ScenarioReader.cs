@@ -97,6 +97,11 @@ public static class ScenarioReader
                 }
             }
 
+            if (gpu.ComputeCapability is { } computeCapability && SimulatedComputeCapability.Parse(computeCapability) is null)
+            {
+                throw Invalid(source, i, $"has computeCapability \"{Excerpt.Of(computeCapability)}\"; it must be major.minor, e.g. \"9.0\"");
+            }
+
             if (gpu.Mig is { } mig)
             {
                 mig.Instances ??= [];

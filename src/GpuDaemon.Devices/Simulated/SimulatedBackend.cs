@@ -297,6 +297,7 @@ public sealed partial class SimulatedBackend : IGpuBackend
                 NumaNode = gpu.NumaNode,
                 NvLinkPeers = [.. gpu.NvlinkPeers],
                 Mig = ToMig(gpu),
+                ComputeCapability = SimulatedComputeCapability.Resolve(gpu.Model, gpu.ComputeCapability),
             });
         }
 

@@ -80,6 +80,9 @@ public sealed class SimulatedGpu
     public long RemappedRowsCorrectable { get; set; }
 
     public long RemappedRowsUncorrectable { get; set; }
+
+    /// <summary>CUDA compute capability as <c>major.minor</c> (e.g. <c>9.0</c>); defaults to the one the model is known to have.</summary>
+    public string? ComputeCapability { get; set; }
 }
 
 /// <summary>A GPU's CUDA side, for the validator: a kernel that computes garbage, a context that cannot be made, another UUID.</summary>

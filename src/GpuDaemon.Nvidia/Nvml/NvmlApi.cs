@@ -209,6 +209,15 @@ internal sealed unsafe partial class NvmlApi
         }
     }
 
+    /// <summary>The GPU's CUDA compute capability, e.g. 9 and 0 for a Hopper GPU.</summary>
+    public NvmlStatus DeviceGetCudaComputeCapability(nint device, out int major, out int minor)
+    {
+        fixed (int* first = &major, second = &minor)
+        {
+            return Invoke("nvmlDeviceGetCudaComputeCapability", device, first, second);
+        }
+    }
+
     public NvmlStatus DeviceGetMaxMigDeviceCount(nint device, out uint count) => DeviceValue("nvmlDeviceGetMaxMigDeviceCount", device, out count);
 
     public NvmlStatus DeviceGetMigDeviceHandleByIndex(nint device, uint index, out nint migDevice)

@@ -68,6 +68,7 @@ internal sealed class NvmlInventoryReader(NvmlApi api, SysfsNumaReader numa, ILo
             MinorNumber = (int)minor,
             NumaNode = numa.Read(busId),
             Mig = ReadMig(handle, uuid),
+            ComputeCapability = ReadComputeCapability(handle),
         };
         return (device, handle, new NvLinkEnds(uuid, busId, ReadNvLinkEnds(handle, uuid)));
     }
@@ -175,6 +176,14 @@ internal sealed class NvmlInventoryReader(NvmlApi api, SysfsNumaReader numa, ILo
         {
             throw api.Error(status);
         }
+    }
+
+    /// <summary>Null when this driver or GPU cannot say; a lost GPU still fails the read.</summary>
+    private ComputeCapability? ReadComputeCapability(nint handle)
+    {
+        var status = api.DeviceGetCudaComputeCapability(handle, out var major, out var minor);
+        LostIsFatal(status);
+        return status.IsSuccess && major > 0 ? new ComputeCapability(major, minor) : null;
     }
 
     private bool Optional(NvmlStatus status)

@@ -4,6 +4,7 @@ using GpuDaemon.Cli.Hosting;
 using GpuDaemon.Cli.Settings;
 using GpuDaemon.DevicePlugin.Api;
 using GpuDaemon.Metrics;
+using GpuDaemon.NodeLabels;
 using GpuDaemon.Nvidia.Loading;
 using GpuDaemon.PodResources;
 using GpuDaemon.Tests.TestSupport;
@@ -19,7 +20,7 @@ namespace GpuDaemon.Tests.Deploy;
 public sealed class ManifestTests
 {
     public const string Namespace = "gpudaemon";
-    public const string GpuPresentLabel = "nvidia.com/gpu.present";
+    public const string GpuPresentLabel = NodeLabelKeys.GpuPresent;
     public const string DriverInstaller = "overlays/driver-installer";
     public const string Simulated = "overlays/simulated";
     public const string GpuOperator = "overlays/gpu-operator";
@@ -130,6 +131,22 @@ public sealed class ManifestTests
         else
         {
             Assert.Equal(validations, Str(Volume(pod, Str(statusVolume, "name")), "hostPath.path"));
+        }
+
+        // Node labels: serve writes its NFD local-source file into the default folder, writable, from the host
+        // (the simulated overlay keeps it in the pod, so no real node's labels are touched).
+        var labels = Effective(serve, NodeLabelsFlags.NodeLabelsDir, NodeLabelsOptions.DefaultDirectory);
+        Assert.Equal(NodeLabelsOptions.DefaultDirectory, labels);
+        var labelsMount = Mount(serve, labels);
+        Assert.Null(Find(labelsMount, "readOnly"));
+        var labelsVolume = Volume(pod, Str(labelsMount, "name"));
+        if (folder == Simulated)
+        {
+            Assert.NotNull(Find(labelsVolume, "emptyDir"));
+        }
+        else
+        {
+            Assert.Equal(labels, Str(labelsVolume, "hostPath.path"));
         }
 
         // The config file: a ConfigMap mounted as a whole directory (no subPath), so its atomic swap reaches serve.

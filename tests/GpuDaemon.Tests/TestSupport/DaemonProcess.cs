@@ -13,10 +13,12 @@ public sealed class DaemonProcess : IDisposable
     private readonly Process _process;
     private readonly List<string> _stderr = [];
     private readonly ChangeSignal _added = new();
+    private readonly TempDirectory _labelsDir;
 
-    private DaemonProcess(Process process)
+    private DaemonProcess(Process process, TempDirectory labelsDir)
     {
         _process = process;
+        _labelsDir = labelsDir;
         _process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -37,6 +39,9 @@ public sealed class DaemonProcess : IDisposable
     }
 
     public int Id => _process.Id;
+
+    /// <summary>Where a serve started here writes its node-label file (GPUDAEMON_NODE_LABELS_DIR).</summary>
+    public string NodeLabelsDir => _labelsDir.Path;
 
     public bool HasExited => _process.HasExited;
 
@@ -60,13 +65,16 @@ public sealed class DaemonProcess : IDisposable
         var info = new ProcessStartInfo(host) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         // Metrics on a free loopback port unless the test chooses: the default 9400 would be shared by parallel tests.
         info.Environment["GPUDAEMON_METRICS_LISTEN"] = ServeProcess.TestMetricsListen;
+        // Node labels into a folder of the process's own, never NFD's real one (an empty variable would not override the default).
+        var labelsDir = new TempDirectory();
+        info.Environment["GPUDAEMON_NODE_LABELS_DIR"] = labelsDir.Path;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpudaemon.dll"));
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }
 
-        return new DaemonProcess(Process.Start(info)!);
+        return new DaemonProcess(Process.Start(info)!, labelsDir);
     }
 
     /// <summary>Runs gpudaemon to its end (bounded by <paramref name="timeout"/>) and returns its exit code and stderr lines.</summary>
@@ -136,5 +144,6 @@ public sealed class DaemonProcess : IDisposable
         }
 
         _process.Dispose();
+        _labelsDir.Dispose();
     }
 }

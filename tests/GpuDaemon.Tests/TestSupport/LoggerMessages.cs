@@ -18,6 +18,7 @@ public static class LoggerMessages
         typeof(GpuDaemon.Nvidia.Nvml.NvmlBackend).Assembly,
         typeof(GpuDaemon.PodResources.IPodAttribution).Assembly,
         typeof(GpuDaemon.Metrics.MetricsOptions).Assembly,
+        typeof(GpuDaemon.NodeLabels.NodeLabelsOptions).Assembly,
     ];
 
     /// <summary>Every log message of every assembly in <see cref="Assemblies"/>.</summary>

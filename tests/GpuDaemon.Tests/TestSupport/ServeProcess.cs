@@ -18,6 +18,7 @@ public sealed class ServeProcess : IAsyncDisposable
     public const string TestMetricsListen = "127.0.0.1:0";
 
     private readonly TempDirectory? _ownDir;
+    private readonly TempDirectory _labelsDir = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly StringWriter _error = new();
     private Task<int> _run = Task.FromResult(0);
@@ -34,6 +35,9 @@ public sealed class ServeProcess : IAsyncDisposable
 
     public string Directory { get; }
 
+    /// <summary>Where serve writes its node-label file, unless the arguments choose: never the real NFD folder.</summary>
+    public string NodeLabelsDir => _labelsDir.Path;
+
     public string PluginSocket => Path.Combine(Directory, "gpudaemon-nvidia.com-gpu.sock");
 
     /// <summary>What serve wrote on stderr (logs are off, so only errors).</summary>
@@ -49,7 +53,7 @@ public sealed class ServeProcess : IAsyncDisposable
     {
         var serve = new ServeProcess(directory);
         serve._run = GpuDaemonCli.RunAsync(
-            ["serve", .. serveArgs, .. WithTestMetrics(serveArgs), "--device-plugin-dir", serve.Directory, "--log-level", "none"],
+            ["serve", .. serveArgs, .. WithTestMetrics(serveArgs), .. WithTestNodeLabels(serveArgs, serve.NodeLabelsDir), "--device-plugin-dir", serve.Directory, "--log-level", "none"],
             TextWriter.Null,
             serve._error,
             new DictionaryEnvironment(new Dictionary<string, string>()),
@@ -72,6 +76,10 @@ public sealed class ServeProcess : IAsyncDisposable
     public static string[] WithTestMetrics(IEnumerable<string> args) =>
         args.Contains("--metrics-listen") ? [] : ["--metrics-listen", TestMetricsListen];
 
+    /// <summary>Node labels into <paramref name="directory"/> unless the arguments already choose: tests never write NFD's real folder.</summary>
+    public static string[] WithTestNodeLabels(IEnumerable<string> args, string directory) =>
+        args.Contains("--node-labels-dir") ? [] : ["--node-labels-dir", directory];
+
     public bool HasExited => _run.IsCompleted;
 
     /// <summary>Stops it as SIGTERM would and returns its exit code.</summary>
@@ -87,5 +95,6 @@ public sealed class ServeProcess : IAsyncDisposable
         _stop.Dispose();
         _error.Dispose();
         _ownDir?.Dispose();
+        _labelsDir.Dispose();
     }
 }

@@ -172,6 +172,7 @@ public sealed class SettingsReloadTests
         {
             ["device-plugin-dir"] = new SettingValue(PluginDir, "--device-plugin-dir"),
             ["metrics-listen"] = new SettingValue(ServeProcess.TestMetricsListen, "--metrics-listen"),
+            ["node-labels-dir"] = new SettingValue(string.Empty, "--node-labels-dir"),
         }));
 
         private static readonly string[] ServeFlagNames =

@@ -18,6 +18,7 @@ public sealed class NvmlBackendInventoryTests
             gpu0.pci = 00000000:07:00.0
             gpu0.minor = 3
             gpu0.memory_total_mib = 81920
+            gpu0.compute_capability = 8.0
             gpu1.pci = 00000001:8A:00.0
             """);
         driver.SetNumaNode("0000:07:00.0", "1");
@@ -41,6 +42,8 @@ public sealed class NvmlBackendInventoryTests
         Assert.Equal(new MigState(true, false, []), first.Mig);
         Assert.Equal("00000001:8a:00.0", inventory.Gpus[1].PciBusId);
         Assert.Null(inventory.Gpus[1].NumaNode);
+        Assert.Equal(new ComputeCapability(8, 0), first.ComputeCapability);
+        Assert.Equal(new ComputeCapability(9, 0), inventory.Gpus[1].ComputeCapability); // the stand-in's default
         Assert.Equal("nvml", backend.Name);
         Assert.Equal(driver.NvmlLibrary, backend.LibraryPath);
     }

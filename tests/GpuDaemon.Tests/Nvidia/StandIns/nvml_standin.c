@@ -843,3 +843,12 @@ SI_EXPORT int standin_gpm_samples(void)
 {
     return __atomic_load_n(&g_gpm_samples, __ATOMIC_SEQ_CST);
 }
+
+SI_EXPORT nvmlReturn_t nvmlDeviceGetCudaComputeCapability(void *device, int *major, int *minor)
+{
+    DEVICE_ENTRY(device);
+    if (major == NULL || minor == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *major = g->cc_major;
+    *minor = g->cc_minor;
+    return NVML_SUCCESS;
+}
