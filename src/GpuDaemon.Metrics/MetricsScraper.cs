@@ -37,13 +37,19 @@ internal sealed partial class MetricsScraper
 
     public IReadOnlyList<string> CollectorNames => [.. _slots.Select(s => s.Collector.Name)];
 
-    public async Task<string> ScrapeAsync(CancellationToken cancellationToken)
+    public async Task<string> ScrapeAsync(CancellationToken cancellationToken) => (await ScrapeTextAsync(cancellationToken)).ToString();
+
+    /// <summary>
+    /// The scrape as text in a <see cref="StringBuilder"/>: its chunks are small, so a large scrape is written out
+    /// piece by piece without one large string (which would land on the large-object heap at every scrape).
+    /// </summary>
+    public async Task<StringBuilder> ScrapeTextAsync(CancellationToken cancellationToken)
     {
         var budget = _options.CurrentValue.CollectorBudget;
         var runs = _slots.Select(slot => CollectAsync(slot, budget, cancellationToken)).ToList();
         var results = await Task.WhenAll(runs);
 
-        var merged = new SortedDictionary<string, (MetricFamily Family, HashSet<string> Keys)>(StringComparer.Ordinal);
+        var merged = new SortedDictionary<string, (MetricFamily Family, HashSet<Sample> Keys)>(StringComparer.Ordinal);
         foreach (var family in results.Where(r => r is not null).SelectMany(r => r!.Families))
         {
             Merge(merged, family);
@@ -56,14 +62,16 @@ internal sealed partial class MetricsScraper
         }
 
         Merge(merged, errors);
-        return TextExposition.Write(merged.Values.Select(v => v.Family));
+        var text = new StringBuilder();
+        TextExposition.Write(text, merged.Values.Select(v => v.Family));
+        return text;
     }
 
-    private static void Merge(SortedDictionary<string, (MetricFamily Family, HashSet<string> Keys)> merged, MetricFamily family)
+    private static void Merge(SortedDictionary<string, (MetricFamily Family, HashSet<Sample> Keys)> merged, MetricFamily family)
     {
         if (!merged.TryGetValue(family.Name, out var into))
         {
-            into = (new MetricFamily(family.Name, family.Help, family.Type), new HashSet<string>(StringComparer.Ordinal));
+            into = (new MetricFamily(family.Name, family.Help, family.Type), new HashSet<Sample>(SampleSeriesComparer.Instance));
             merged[family.Name] = into;
         }
 
@@ -74,7 +82,7 @@ internal sealed partial class MetricsScraper
 
         foreach (var sample in family.Samples)
         {
-            if (into.Keys.Add(sample.Key))
+            if (into.Keys.Add(sample))
             {
                 into.Family.Samples.Add(sample);
             }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Compression;
 using System.Net;
 using System.Text;
@@ -191,27 +192,19 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
 
         try
         {
-            var text = await _scraper.ScrapeAsync(context.RequestAborted);
-            var body = Encoding.UTF8.GetBytes(text);
+            var text = await _scraper.ScrapeTextAsync(context.RequestAborted);
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = TextExposition.ContentType;
             response.Headers.Vary = "Accept-Encoding";
-            if (AcceptsGzip(context.Request.Headers.AcceptEncoding))
+            var gzip = AcceptsGzip(context.Request.Headers.AcceptEncoding);
+            if (gzip)
             {
-                using var compressed = new MemoryStream();
-                await using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-                {
-                    await gzip.WriteAsync(body, context.RequestAborted);
-                }
-
-                body = compressed.ToArray();
                 response.Headers.ContentEncoding = "gzip";
             }
 
-            response.ContentLength = body.Length;
             if (!HttpMethods.IsHead(context.Request.Method))
             {
-                await response.Body.WriteAsync(body, context.RequestAborted);
+                await WriteUtf8Async(text, response.Body, gzip, context.RequestAborted);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -222,6 +215,45 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
             _scrapes.Release();
         }
     }
+
+    /// <summary>
+    /// Encodes the text chunk by chunk through one pooled buffer, compressing on the way when asked: no copy of
+    /// the whole scrape is ever made (a large one would go to the large-object heap at every scrape).
+    /// </summary>
+    private static async Task WriteUtf8Async(StringBuilder text, Stream body, bool gzip, CancellationToken cancellationToken)
+    {
+        var output = gzip ? new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true) : body;
+        var encoder = Encoding.UTF8.GetEncoder();
+        var buffer = ArrayPool<byte>.Shared.Rent(EncodeBufferBytes);
+        try
+        {
+            foreach (var chunk in text.GetChunks())
+            {
+                for (var offset = 0; offset < chunk.Length; offset += EncodeChunkChars)
+                {
+                    var piece = chunk.Slice(offset, Math.Min(EncodeChunkChars, chunk.Length - offset));
+                    var written = encoder.GetBytes(piece.Span, buffer, flush: false);
+                    await output.WriteAsync(buffer.AsMemory(0, written), cancellationToken);
+                }
+            }
+
+            var tail = encoder.GetBytes([], buffer, flush: true);
+            await output.WriteAsync(buffer.AsMemory(0, tail), cancellationToken);
+        }
+        finally
+        {
+            if (gzip)
+            {
+                await output.DisposeAsync();
+            }
+
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private const int EncodeChunkChars = 4096;
+
+    private static readonly int EncodeBufferBytes = Encoding.UTF8.GetMaxByteCount(EncodeChunkChars);
 
     /// <summary>True when the header lists gzip (or *) without q=0.</summary>
     internal static bool AcceptsGzip(IEnumerable<string?> acceptEncoding)

@@ -4,10 +4,28 @@ namespace GpuDaemon.Metrics.Exposition;
 public readonly record struct Label(string Name, string Value);
 
 /// <summary>One line of a family: an optional name suffix (<c>_bucket</c>, <c>_sum</c>, <c>_count</c>), labels and value.</summary>
-internal sealed record Sample(string Suffix, Label[] Labels, double Value)
+internal sealed record Sample(string Suffix, Label[] Labels, double Value);
+
+/// <summary>Two samples are the same series when their suffix and labels are equal, in order; the value does not count.</summary>
+internal sealed class SampleSeriesComparer : IEqualityComparer<Sample>
 {
-    /// <summary>The suffix and labels as one string: two samples with the same key are the same series.</summary>
-    public string Key => Suffix + "{" + string.Join(",", Labels.Select(l => l.Name + "=" + l.Value)) + "}";
+    public static readonly SampleSeriesComparer Instance = new();
+
+    public bool Equals(Sample? x, Sample? y) =>
+        ReferenceEquals(x, y)
+        || (x is not null && y is not null && string.Equals(x.Suffix, y.Suffix, StringComparison.Ordinal) && x.Labels.AsSpan().SequenceEqual(y.Labels));
+
+    public int GetHashCode(Sample obj)
+    {
+        var hash = new HashCode();
+        hash.Add(obj.Suffix, StringComparer.Ordinal);
+        foreach (var label in obj.Labels)
+        {
+            hash.Add(label);
+        }
+
+        return hash.ToHashCode();
+    }
 }
 
 /// <summary>A metric name with its help, type and samples.</summary>
