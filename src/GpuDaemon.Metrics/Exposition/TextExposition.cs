@@ -40,7 +40,9 @@ internal static class TextExposition
                     output.Append('}');
                 }
 
-                output.Append(' ').Append(FormatValue(sample.Value)).Append('\n');
+                output.Append(' ');
+                AppendValue(output, sample.Value);
+                output.Append('\n');
             }
         }
     }
@@ -85,8 +87,27 @@ internal static class TextExposition
         _ => "gauge",
     };
 
+    /// <summary>As <see cref="FormatValue"/>, without a string for the common integer case.</summary>
+    private static void AppendValue(StringBuilder output, double value)
+    {
+        if (value == Math.Floor(value) && Math.Abs(value) < 9007199254740992d)
+        {
+            output.Append((long)value);
+            return;
+        }
+
+        output.Append(FormatValue(value));
+    }
+
     private static void AppendEscaped(StringBuilder output, string text, bool escapeQuote)
     {
+        // Almost every help text and label value needs no escaping: append it whole.
+        if ((escapeQuote ? text.AsSpan().IndexOfAny('\\', '\n', '"') : text.AsSpan().IndexOfAny('\\', '\n')) < 0)
+        {
+            output.Append(text);
+            return;
+        }
+
         foreach (var c in text)
         {
             switch (c)
