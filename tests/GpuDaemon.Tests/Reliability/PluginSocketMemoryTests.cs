@@ -54,7 +54,7 @@ public sealed class PluginSocketMemoryTests(ITestOutputHelper output)
         await ServerHarness.SettlesAsync(() => File.Exists(socket) || serve.HasExited, $"{socket} never appeared", TimeSpan.FromSeconds(30));
         Assert.False(serve.HasExited, "serve exited: " + string.Join('\n', serve.Stderr));
 
-        await using var kept = await RawHttp2Connection.ConnectAsync(socket);
+        await using var kept = await ConnectOnceListeningAsync(socket, serve);
         await ExpectOkAsync(kept, "before the flood");
         var idle = ProcessMemory.ResidentBytes(serve.Id);
         var peak = idle;
@@ -130,5 +130,23 @@ public sealed class PluginSocketMemoryTests(ITestOutputHelper output)
         var call = await connection.CallAsync(OptionsPath, GrpcFraming.Frame(new Empty()));
         var outcome = await connection.WaitForEndAsync(call);
         Assert.True(outcome.GrpcStatus == "0", $"GetDevicePluginOptions {when}: {outcome}");
+    }
+
+    /// <summary>The socket file exists from bind(); connections are accepted only after listen(), a moment later.</summary>
+    private static async Task<RawHttp2Connection> ConnectOnceListeningAsync(string socket, DaemonProcess serve)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await RawHttp2Connection.ConnectAsync(socket);
+            }
+            catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused
+                && waited.Elapsed < TimeSpan.FromSeconds(10) && !serve.HasExited)
+            {
+                await Task.Delay(10);
+            }
+        }
     }
 }
