@@ -1,4 +1,5 @@
 using System.Text;
+using GpuDaemon.Devices;
 
 namespace GpuDaemon.NodeLabels;
 
@@ -34,23 +35,7 @@ internal static class NodeLabelFile
             return false;
         }
 
-        var temporary = Path.Combine(directory, NodeLabelsOptions.TemporaryFileName);
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
-
+        AtomicFile.Write(path, bytes, Path.Combine(directory, NodeLabelsOptions.TemporaryFileName));
         return true;
     }
 
@@ -82,17 +67,6 @@ internal static class NodeLabelFile
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return false;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
         }
     }
 }

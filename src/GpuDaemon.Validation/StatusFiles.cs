@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using GpuDaemon.Devices;
 
 namespace GpuDaemon.Validation;
 
@@ -117,9 +118,7 @@ public static class StatusFiles
     private static string Write(string directory, string name, IEnumerable<KeyValuePair<string, string>> values)
     {
         var path = Path.Combine(directory, name);
-        var temp = Path.Combine(directory, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(temp, Format(values));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteText(path, Format(values), Path.Combine(directory, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp"));
         return path;
     }
 

@@ -38,9 +38,7 @@ public static class ScenarioReader
     /// <summary>Writes the file whole (temp file, then rename), so a watcher never reads half of it.</summary>
     public static void WriteFile(string path, SimulationScenario scenario)
     {
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, Serialize(scenario));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteText(path, Serialize(scenario), path + ".tmp");
     }
 
     public static void Validate(SimulationScenario scenario, string source)
