@@ -127,9 +127,6 @@ internal sealed partial class DevicePluginManager : IHostedService, IAsyncDispos
         }
     }
 
-    /// <inheritdoc />
-    public ChangeSignal Allocated => Activity.Allocated;
-
     /// <summary>
     /// Plans the resources and starts serving them. The backend must already be started. A plan the GPUs
     /// cannot satisfy (a MIG strategy, say) is a <see cref="PlanException"/> here, at start-up.

@@ -12,9 +12,6 @@ public interface IAdvertisedDevices
 {
     /// <summary>The advertised resources and their devices; a new snapshot after every re-plan.</summary>
     AdvertisedDeviceSet Current { get; }
-
-    /// <summary>Notified after every Allocate the plugin answered.</summary>
-    ChangeSignal Allocated { get; }
 }
 
 /// <summary>An immutable view of advertised devices: (resource, device ID) → the UUID of the GPU or MIG device behind it.</summary>

@@ -41,6 +41,7 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     private const long NotWaiting = long.MinValue;
 
     private readonly IAdvertisedDevices _advertised;
+    private readonly PluginActivity _activity;
     private readonly IOptionsMonitor<PodAttributionOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -61,9 +62,10 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     private int _calls;
     private long _waitingUntilTicks = NotWaiting;
 
-    public PodAttributionService(IAdvertisedDevices advertised, IOptionsMonitor<PodAttributionOptions> options, TimeProvider timeProvider, ILogger<PodAttributionService> logger)
+    public PodAttributionService(IAdvertisedDevices advertised, PluginActivity activity, IOptionsMonitor<PodAttributionOptions> options, TimeProvider timeProvider, ILogger<PodAttributionService> logger)
     {
         _advertised = advertised;
+        _activity = activity;
         _options = options;
         _time = timeProvider;
         _logger = logger;
@@ -165,7 +167,7 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
 
     private async Task FollowAllocationsAsync(CancellationToken cancellationToken)
     {
-        var signal = _advertised.Allocated;
+        var signal = _activity.Allocated;
         var seen = signal.Version;
         try
         {

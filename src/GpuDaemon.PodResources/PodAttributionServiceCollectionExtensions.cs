@@ -7,7 +7,7 @@ namespace GpuDaemon.PodResources;
 public static class PodAttributionServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds pod attribution (<see cref="IPodAttribution"/>) as a hosted service. Needs <see cref="IAdvertisedDevices"/>
+    /// Adds pod attribution (<see cref="IPodAttribution"/>) as a hosted service. Needs <see cref="IAdvertisedDevices"/> and <see cref="PluginActivity"/>
     /// (added by AddDevicePlugin), an <c>IOptionsMonitor&lt;PodAttributionOptions&gt;</c> and a <see cref="TimeProvider"/>;
     /// add it after the device plugin.
     /// </summary>

@@ -41,13 +41,13 @@ public sealed class AdvertisedDeviceSetTests
         await using var harness = await PluginHarness.StartAsync(SimulatedBackend.FromCount(2, TimeProvider.System, TestLogging.Logger), new PluginOptions { DeviceIdStrategy = DeviceIdStrategy.Index });
         var plugin = await harness.WaitForAsync("nvidia.com/gpu", p => p.HealthyCount == 2);
         var advertised = harness.Manager;
-        var before = advertised.Allocated.Version;
+        var before = harness.Manager.Activity.Allocated.Version;
 
         await plugin.AllocateAsync(["1"]);
 
         Assert.Equal(["nvidia.com/gpu"], advertised.Current.ResourceNames);
         Assert.True(advertised.Current.TryResolve("nvidia.com/gpu", "1", out var uuid));
         Assert.Equal(DefaultScenario.UuidFor(1), uuid);
-        Assert.True(advertised.Allocated.Version > before);
+        Assert.True(harness.Manager.Activity.Allocated.Version > before);
     }
 }

@@ -28,7 +28,7 @@ public sealed class PodResourcesInteropTests
             Assert.Equal($"LISTENING {socket}", await ReadLineAsync(process));
             var advertised = new FixedAdvertisedDevices(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginOptions { Replicas = 4, RenameShared = true }));
             var options = new TestOptionsMonitor<PodAttributionOptions>(new PodAttributionOptions { SocketPath = socket });
-            await using var service = new PodAttributionService(advertised, options, TimeProvider.System, NullLogger<PodAttributionService>.Instance);
+            await using var service = new PodAttributionService(advertised, new PluginActivity(), options, TimeProvider.System, NullLogger<PodAttributionService>.Instance);
 
             await service.StartAsync(default);
             Assert.Equal("LIST 1", await ReadLineAsync(process));

@@ -182,7 +182,7 @@ public sealed class PodAttributionServiceTests
         await test.UntilCallsAsync(1);
         var now = test.Clock.GetUtcNow();
 
-        test.Advertised.Allocated.Notify();
+        test.Activity.RecordAllocate("nvidia.com/gpu", AllocateResult.Ok, TimeSpan.FromMilliseconds(1));
 
         Assert.Equal(now + PodAttributionService.RequestedRefreshDelay, await test.WaitingAsync(now + PodAttributionService.RequestedRefreshDelay));
         test.Clock.Advance(PodAttributionService.RequestedRefreshDelay);
@@ -236,12 +236,14 @@ public sealed class PodAttributionServiceTests
         {
             SocketPath = _dir.File("kubelet.sock");
             Options = new TestOptionsMonitor<PodAttributionOptions>(options ?? new PodAttributionOptions { SocketPath = SocketPath });
-            Service = new PodAttributionService(Advertised, Options, Clock, new Logger<PodAttributionService>(LogFactory));
+            Service = new PodAttributionService(Advertised, Activity, Options, Clock, new Logger<PodAttributionService>(LogFactory));
         }
 
         public string SocketPath { get; }
 
         public ManualTimeProvider Clock { get; } = new();
+
+        public PluginActivity Activity { get; } = new();
 
         public FixedAdvertisedDevices Advertised { get; } = new(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginOptions()));
 

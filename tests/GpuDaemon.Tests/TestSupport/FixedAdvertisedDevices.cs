@@ -1,6 +1,5 @@
 using GpuDaemon.DevicePlugin;
 using GpuDaemon.DevicePlugin.Planning;
-using GpuDaemon.Devices;
 
 namespace GpuDaemon.Tests.TestSupport;
 
@@ -8,6 +7,4 @@ namespace GpuDaemon.Tests.TestSupport;
 internal sealed class FixedAdvertisedDevices(IReadOnlyList<ResourcePlan> plans) : IAdvertisedDevices
 {
     public AdvertisedDeviceSet Current { get; } = new(plans);
-
-    public ChangeSignal Allocated { get; } = new();
 }
