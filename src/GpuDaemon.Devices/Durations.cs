@@ -15,5 +15,8 @@ public static class Durations
             : Invariant($"{duration.TotalMilliseconds}ms");
     }
 
+    /// <summary>The next delay of a capped exponential backoff: twice <paramref name="delay"/>, at most <paramref name="max"/>.</summary>
+    public static TimeSpan DoubledUpTo(TimeSpan delay, TimeSpan max) => delay * 2 < max ? delay * 2 : max;
+
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -61,7 +61,7 @@ public sealed class Validator(ValidationOptions options, ValidationSource source
             Log.Waiting(logger, attempt, failure.Name, line, pauseText);
             onWaiting?.Invoke(new WaitingNotice(attempt, failure, pause));
             await Task.Delay(pause, timeProvider, cancellationToken);
-            delay = delay * 2 < options.MaxRetryDelay ? delay * 2 : options.MaxRetryDelay;
+            delay = Durations.DoubledUpTo(delay, options.MaxRetryDelay);
         }
     }
 

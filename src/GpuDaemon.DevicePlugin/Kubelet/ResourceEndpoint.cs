@@ -117,7 +117,7 @@ internal sealed partial class ResourceEndpoint
             {
                 Failed(Problem(ex), retry);
                 backoff = retry;
-                retry = Next(retry);
+                retry = Durations.DoubledUpTo(retry, MaxRetry);
             }
             finally
             {
@@ -300,7 +300,7 @@ internal sealed partial class ResourceEndpoint
             }
 
             await WaitAsync(retry, cancellationToken, seen);
-            retry = Next(retry);
+            retry = Durations.DoubledUpTo(retry, MaxRetry);
         }
     }
 
@@ -363,8 +363,6 @@ internal sealed partial class ResourceEndpoint
         await linked.CancelAsync();
         cancellationToken.ThrowIfCancellationRequested();
     }
-
-    private static TimeSpan Next(TimeSpan retry) => retry * 2 > MaxRetry ? MaxRetry : retry * 2;
 
     private static partial class Log
     {
