@@ -25,6 +25,9 @@ public sealed record AllocationCount(string Resource, AllocateResult Result, lon
 /// <summary>A histogram's state: cumulative counts per upper bound (the last is +Inf), the sum and the count.</summary>
 public sealed record DurationHistogram(IReadOnlyList<double> UpperBounds, IReadOnlyList<long> CumulativeCounts, double SumSeconds, long Count);
 
+/// <summary>When the first registration was accepted, and how much JIT compiling the process had done by then.</summary>
+public sealed record FirstRegistration(DateTimeOffset At, TimeSpan JitTime, long JittedMethods);
+
 /// <summary>
 /// What the device plugin has done since start, for metrics: registrations, Allocate calls by result, and
 /// their durations. Updated on the serving path without locks; read at scrape time.
@@ -38,6 +41,7 @@ public sealed class PluginActivity
     private readonly long[] _buckets = new long[DurationBounds.Count + 1];
     private long _durationTicksSum;
     private long _registrations;
+    private FirstRegistration? _firstRegistration;
 
     /// <summary>Notified after every Allocate, whatever its result (pod attribution refreshes on it).</summary>
     public ChangeSignal Allocated { get; } = new();
@@ -45,7 +49,21 @@ public sealed class PluginActivity
     /// <summary>Successful registrations with the kubelet, over all resources, since start.</summary>
     public long Registrations => Interlocked.Read(ref _registrations);
 
-    public void RecordRegistration() => Interlocked.Increment(ref _registrations);
+    /// <summary>The runtime's state when the first registration was accepted; null before that.</summary>
+    public FirstRegistration? FirstRegistration => Volatile.Read(ref _firstRegistration);
+
+    /// <summary>Counts a registration; returns the snapshot it took when this was the process's first, else null.</summary>
+    public FirstRegistration? RecordRegistration()
+    {
+        if (Interlocked.Increment(ref _registrations) != 1)
+        {
+            return null;
+        }
+
+        var first = new FirstRegistration(DateTimeOffset.UtcNow, System.Runtime.JitInfo.GetCompilationTime(), System.Runtime.JitInfo.GetCompiledMethodCount());
+        Volatile.Write(ref _firstRegistration, first);
+        return first;
+    }
 
     public void RecordAllocate(string resource, AllocateResult result, TimeSpan duration)
     {

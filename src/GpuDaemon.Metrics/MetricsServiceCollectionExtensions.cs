@@ -36,6 +36,7 @@ public static class MetricsServiceCollectionExtensions
         services.AddSingleton<IMetricsCollector>(sp => new DaemonCollector(
             sp.GetRequiredService<IGpuBackend>(), sp.GetService<IDevicePluginStatus>(), sp.GetService<PluginActivity>()));
         services.AddSingleton<IMetricsCollector, ProcessCollector>();
+        services.AddSingleton<IMetricsCollector, RuntimeCollector>();
 
         services.AddSingleton<IReadinessCheck>(sp => new DevicePluginReadiness(
             sp.GetService<IDevicePluginStatus>() ?? throw new InvalidOperationException("AddGpuMetrics needs the device plugin (AddDevicePlugin) for /readyz")));

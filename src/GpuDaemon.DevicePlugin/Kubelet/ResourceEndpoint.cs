@@ -280,9 +280,13 @@ internal sealed partial class ResourceEndpoint
                     Options = _plugin.Options,
                 }, RegisterTimeout, cancellationToken);
                 Interlocked.Increment(ref _registrations);
-                _plugin.Activity.RecordRegistration();
+                var first = _plugin.Activity.RecordRegistration();
                 SetRegistered();
                 Log.Registered(_logger, _plugin.Plan.ResourceName, _plugin.Plan.Devices.Count, Endpoint);
+                if (first is not null)
+                {
+                    Log.FirstRegistration(_logger, (first.At - ProcessStart.Time).TotalMilliseconds, first.JitTime.TotalMilliseconds, first.JittedMethods);
+                }
                 Registered.Notify();
                 return true;
             }
@@ -366,6 +370,9 @@ internal sealed partial class ResourceEndpoint
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "First registration {SinceStartMs:0} ms after the process started ({JitMs:0} ms of it compiling {JittedMethods} methods just in time)")]
+        public static partial void FirstRegistration(ILogger logger, double sinceStartMs, double jitMs, long jittedMethods);
+
         [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Registered {Resource} ({DeviceCount} devices) with the kubelet, endpoint {Endpoint}")]
         public static partial void Registered(ILogger logger, string resource, int deviceCount, string endpoint);
 

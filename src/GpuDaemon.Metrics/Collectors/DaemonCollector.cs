@@ -40,6 +40,16 @@ internal sealed class DaemonCollector(IGpuBackend backend, IDevicePluginStatus? 
                 new Label("resource", allocation.Resource), new Label("result", ResultLabel(allocation.Result)));
         }
 
+        if (activity.FirstRegistration is { } first)
+        {
+            metrics.Gauge("gpudaemon_first_registration_seconds", "Seconds from the process's start to its first registration accepted by the kubelet.",
+                Math.Max(0, (first.At - ProcessStart.Time).TotalSeconds));
+            metrics.Gauge("gpudaemon_first_registration_jit_seconds", "Time the runtime had spent compiling methods just in time when the first registration was accepted, seconds.",
+                first.JitTime.TotalSeconds);
+            metrics.Gauge("gpudaemon_first_registration_jitted_methods", "Methods the runtime had compiled just in time when the first registration was accepted.",
+                first.JittedMethods);
+        }
+
         var durations = activity.AllocateDurations();
         metrics.Histogram("gpudaemon_allocate_duration_seconds", "Time GpuDaemon took to answer the kubelet's Allocate calls, seconds.",
             durations.UpperBounds, durations.CumulativeCounts, durations.SumSeconds);

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using GpuDaemon.Devices;
 
 namespace GpuDaemon.Metrics.Collectors;
 
@@ -11,8 +11,7 @@ internal sealed class ProcessCollector : IMetricsCollector
 
     public ProcessCollector()
     {
-        using var process = Process.GetCurrentProcess();
-        _startTimeSeconds = new DateTimeOffset(process.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0;
+        _startTimeSeconds = ProcessStart.Time.ToUnixTimeMilliseconds() / 1000.0;
         _maxFds = ReadMaxFds();
     }
 

@@ -70,7 +70,8 @@ public sealed partial class MetricsDocsTests
         fixture.Xids.Record(new DeviceEvent(DeviceEventKind.Xid, "GPU-a", DateTimeOffset.UnixEpoch, "test", 79));
         var activity = new PluginActivity();
         activity.RecordAllocate("nvidia.com/gpu", AllocateResult.Ok, TimeSpan.FromMilliseconds(1));
-        var scrape = await fixture.ScrapeAsync(fixture.Gpu, fixture.HealthCollector, new DaemonCollector(fixture.Backend, new RegisteredStatus(), activity), new ProcessCollector());
+        activity.RecordRegistration();
+        var scrape = await fixture.ScrapeAsync(fixture.Gpu, fixture.HealthCollector, new DaemonCollector(fixture.Backend, new RegisteredStatus(), activity), new ProcessCollector(), new RuntimeCollector());
 
         var families = scrape.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]);
         return families.Concat(GpuFields.All.Select(f => f.Name));
