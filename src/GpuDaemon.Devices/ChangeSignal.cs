@@ -7,7 +7,8 @@ namespace GpuDaemon.Devices;
 public sealed class ChangeSignal
 {
     private readonly Lock _gate = new();
-    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Created only when someone waits: a signal raised on a hot path (every Allocate) costs no allocation while nobody listens.
+    private TaskCompletionSource? _next;
     private long _version;
 
     public long Version
@@ -23,15 +24,15 @@ public sealed class ChangeSignal
 
     public void Notify()
     {
-        TaskCompletionSource fired;
+        TaskCompletionSource? fired;
         lock (_gate)
         {
             _version++;
             fired = _next;
-            _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _next = null;
         }
 
-        fired.SetResult();
+        fired?.SetResult();
     }
 
     /// <summary>Completes once the version is past <paramref name="seen"/>.</summary>
@@ -39,7 +40,13 @@ public sealed class ChangeSignal
     {
         lock (_gate)
         {
-            return _version != seen ? Task.CompletedTask : _next.Task.WaitAsync(cancellationToken);
+            if (_version != seen)
+            {
+                return Task.CompletedTask;
+            }
+
+            _next ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _next.Task.WaitAsync(cancellationToken);
         }
     }
 }

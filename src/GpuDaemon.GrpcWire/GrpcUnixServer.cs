@@ -1,6 +1,7 @@
 using GpuDaemon.GrpcWire.Internal;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Abstractions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -193,12 +194,37 @@ public sealed partial class GrpcUnixServer : IAsyncDisposable
 
     private sealed class DispatchingApplication(GrpcRequestDispatcher dispatcher) : IHttpApplication<HttpContext>
     {
-        public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
+        /// <summary>
+        /// Kestrel keeps a connection's finished HTTP/2 streams for reuse and hands each one's host context back
+        /// through <see cref="IHostContextContainer{TContext}"/>: the stream's HttpContext is re-initialised rather
+        /// than allocated again for every call.
+        /// </summary>
+        public HttpContext CreateContext(IFeatureCollection contextFeatures)
+        {
+            if (contextFeatures is not IHostContextContainer<HttpContext> container)
+            {
+                return new DefaultHttpContext(contextFeatures);
+            }
+
+            if (container.HostContext is DefaultHttpContext reused)
+            {
+                reused.Initialize(contextFeatures);
+                return reused;
+            }
+
+            var created = new DefaultHttpContext(contextFeatures);
+            container.HostContext = created;
+            return created;
+        }
 
         public Task ProcessRequestAsync(HttpContext context) => dispatcher.DispatchAsync(context);
 
         public void DisposeContext(HttpContext context, Exception? exception)
         {
+            if (context is DefaultHttpContext pooled)
+            {
+                pooled.Uninitialize();
+            }
         }
     }
 

@@ -47,6 +47,7 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly ChangeSignal _wake = new();
+    private readonly ChangeSignal _refreshed = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly IDisposable? _optionsSubscription;
     private IReadOnlyDictionary<string, IReadOnlyList<PodContainer>> _map = AttributionMap.Empty;
@@ -175,7 +176,13 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
             {
                 await signal.WaitForChangeAsync(seen, cancellationToken);
                 seen = signal.Version;
+                var refreshes = _refreshed.Version;
                 RequestRefresh();
+
+                // One wake-up per refresh, not one per Allocate: the Allocates made until the refresh it asked for
+                // is done are folded into the next request. While attribution is off no refresh comes, and
+                // Allocates cost this loop nothing.
+                await _refreshed.WaitForChangeAsync(refreshes, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -211,7 +218,15 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
         }
 
         _lastStart = now;
-        await RefreshAsync(options, cancellationToken);
+        try
+        {
+            await RefreshAsync(options, cancellationToken);
+        }
+        finally
+        {
+            _refreshed.Notify();
+        }
+
         _lastEnd = _time.GetUtcNow();
         Progress.Notify();
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using GpuDaemon.DevicePlugin.Planning;
 using GpuDaemon.Health;
@@ -15,11 +16,21 @@ internal sealed class Allocator
     public const string VolumeMountDir = "/var/run/nvidia-container-devices";
     public const string CdiKind = "nvidia.com/gpu";
 
+    /// <summary>Distinct device lists whose answers are kept; past this, answers are built afresh each time.</summary>
+    public const int MaxCachedAnswers = 1024;
+
     private readonly ResourcePlan _plan;
     private readonly PluginOptions _config;
     private readonly IGpuHealth _health;
     private readonly Dictionary<string, PluginDevice> _byId;
     private readonly IReadOnlyList<string> _controlDevices;
+
+    // A container's answer depends only on its device IDs, the plan and the options, all fixed for this allocator,
+    // so a device list seen before is answered from here (health is still checked on every call). Cached
+    // answers are shared between responses and never modified.
+    private readonly ConcurrentDictionary<IReadOnlyList<string>, CachedAnswer> _answers = new(DeviceIdsComparer.Instance);
+
+    private sealed record CachedAnswer(PluginDevice[] Devices, ContainerAllocateResponse Response);
 
     public Allocator(ResourcePlan plan, PluginOptions config, IGpuHealth health)
     {
@@ -41,9 +52,10 @@ internal sealed class Allocator
         }
 
         var response = new AllocateResponse();
-        foreach (var container in request.ContainerRequests)
+        var containers = request.ContainerRequests;
+        for (var i = 0; i < containers.Count; i++)
         {
-            response.ContainerResponses.Add(AllocateContainer(container.DevicesIds));
+            response.ContainerResponses.Add(AllocateContainer(containers[i].DevicesIds));
         }
 
         return response;
@@ -118,8 +130,17 @@ internal sealed class Allocator
         return (available, mustInclude);
     }
 
+    /// <summary>How many device lists have a cached answer.</summary>
+    internal int CachedAnswers => _answers.Count;
+
     private ContainerAllocateResponse AllocateContainer(IReadOnlyList<string> ids)
     {
+        if (_answers.TryGetValue(ids, out var cached))
+        {
+            RequireHealthy(cached.Devices);
+            return cached.Response;
+        }
+
         var devices = Resolve(ids, "Allocate");
         if (_config.FailRequestsGreaterThanOne && _config.Replicas > 1 && devices.Count > 1)
         {
@@ -127,6 +148,18 @@ internal sealed class Allocator
                 $"{_plan.ResourceName} is shared by time-slicing and this plugin refuses requests for more than one replica; the container asked for {devices.Count} — request 1"));
         }
 
+        RequireHealthy(devices);
+        var response = Answer(devices);
+        if (_answers.Count < MaxCachedAnswers)
+        {
+            _answers.TryAdd(ids.ToArray(), new CachedAnswer([.. devices], response));
+        }
+
+        return response;
+    }
+
+    private void RequireHealthy(IReadOnlyList<PluginDevice> devices)
+    {
         foreach (var device in devices)
         {
             var health = _health.Verdict(device.Gpu.Uuid);
@@ -136,7 +169,10 @@ internal sealed class Allocator
                     $"device {RequestText.Quote(device.Id)} ({Describe(device)}) is Unhealthy: {health.Reason}; the kubelet's device list was stale, retry the pod");
             }
         }
+    }
 
+    private ContainerAllocateResponse Answer(List<PluginDevice> devices)
+    {
         var response = new ContainerAllocateResponse();
         var runtimeIds = devices.Select(d => d.RuntimeId).Distinct(StringComparer.Ordinal).ToList();
         switch (_config.DeviceListStrategy)

@@ -44,7 +44,7 @@ internal sealed partial class ResourcePlugin
         .MapUnary(DevicePluginApi.GetDevicePluginOptions, (_, _) => Task.FromResult(Options))
         .MapServerStreaming(DevicePluginApi.ListAndWatch, ListAndWatchAsync)
         .MapUnary(DevicePluginApi.GetPreferredAllocation, (request, call) => Task.FromResult(Refusing(() => GetPreferredAllocation(request, cancellationToken: call.CancellationToken))))
-        .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(Recorded(() => Refusing(() => Allocate(request)))))
+        .MapUnary(DevicePluginApi.Allocate, (request, _) => Task.FromResult(AllocateRecorded(request)))
         .MapUnary(DevicePluginApi.PreStartContainer, (request, _) => Task.FromResult(Refusing(() =>
         {
             _allocator.PreStart(request);
@@ -60,31 +60,33 @@ internal sealed partial class ResourcePlugin
         }
         catch (AllocationException ex)
         {
-            var status = ex.Refusal == AllocationRefusal.DeviceUnusable ? GrpcStatusCode.FailedPrecondition : GrpcStatusCode.InvalidArgument;
-            throw new RpcException(status, ex.Message);
+            throw ToRpcException(ex);
         }
     }
 
-    /// <summary>Counts an Allocate call as the kubelet sees it: its result (from the gRPC status) and its duration.</summary>
-    internal T Recorded<T>(Func<T> call)
+    private static RpcException ToRpcException(AllocationException ex) =>
+        new(ex.Refusal == AllocationRefusal.DeviceUnusable ? GrpcStatusCode.FailedPrecondition : GrpcStatusCode.InvalidArgument, ex.Message);
+
+    /// <summary>
+    /// Allocate at the serving edge, counted as the kubelet sees it: its result (from the gRPC status) and its
+    /// duration. Written out rather than composed from delegates: it runs on every pod admission, and closures
+    /// would be garbage on each.
+    /// </summary>
+    internal AllocateResponse AllocateRecorded(AllocateRequest request)
     {
         var started = Stopwatch.GetTimestamp();
         var result = AllocateResult.Failed;
         try
         {
-            var response = call();
+            var response = Allocate(request);
             result = AllocateResult.Ok;
             return response;
         }
-        catch (RpcException ex) when (ex.StatusCode == GrpcStatusCode.InvalidArgument)
+        catch (AllocationException ex)
         {
-            result = AllocateResult.InvalidArgument;
-            throw;
-        }
-        catch (RpcException ex) when (ex.StatusCode == GrpcStatusCode.FailedPrecondition)
-        {
-            result = AllocateResult.FailedPrecondition;
-            throw;
+            var refused = ToRpcException(ex);
+            result = refused.StatusCode == GrpcStatusCode.FailedPrecondition ? AllocateResult.FailedPrecondition : AllocateResult.InvalidArgument;
+            throw refused;
         }
         finally
         {

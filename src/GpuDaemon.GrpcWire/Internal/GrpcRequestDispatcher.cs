@@ -15,6 +15,8 @@ internal sealed partial class GrpcRequestDispatcher(
     /// <summary>The key under which a connection's <see cref="ConnectionRequestBytes"/> sits in its items.</summary>
     internal static readonly object ConnectionBytesKey = new();
 
+    private readonly GrpcRequestReader _requestReader = new(options, timeProvider, httpContext => NewLease(httpContext, counters, options));
+
     public async Task DispatchAsync(HttpContext httpContext)
     {
         counters.StreamStarted();
@@ -100,17 +102,12 @@ internal sealed partial class GrpcRequestDispatcher(
 
         // Most calls (all of the kubelet's) carry no grpc-timeout: no timer for them.
         using var deadline = timeout is { } t ? new CancellationTokenSource(t, timeProvider) : null;
-        using var callCancellation = deadline is null
-            ? CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, serverStopping)
-            : CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, deadline.Token, serverStopping);
-        var call = new ServerCallContext(path, request.Headers, timeout is { } d ? timeProvider.GetUtcNow() + d : null, callCancellation.Token);
-
-        using var bodyDeadline = new CancellationTokenSource(options.RequestBodyTimeout, timeProvider);
-        var requestReader = new GrpcRequestReader(httpContext, options.MaxReceiveMessageBytes, options.RequestBodyTimeout, bodyDeadline, NewLease(httpContext));
+        var call = new ServerCallContext(path, request.Headers, timeout is { } d ? timeProvider.GetUtcNow() + d : null,
+            httpContext.RequestAborted, serverStopping, deadline?.Token ?? CancellationToken.None);
 
         try
         {
-            await handler.HandleAsync(httpContext, call, requestReader);
+            await handler.HandleAsync(httpContext, call, _requestReader);
             WriteStatus(response, GrpcStatusCode.OK, string.Empty);
         }
         catch (RpcException ex)
@@ -126,9 +123,13 @@ internal sealed partial class GrpcRequestDispatcher(
         {
             WriteStatus(response, GrpcStatusCode.Unavailable, "server is shutting down");
         }
+        finally
+        {
+            call.Complete();
+        }
     }
 
-    private RequestBytesLease NewLease(HttpContext httpContext)
+    private static RequestBytesLease NewLease(HttpContext httpContext, GrpcServerCounters counters, GrpcServerOptions options)
     {
         // The connection middleware put one per connection in its items; without it (never in practice) the
         // call still counts against the server-wide budget.
