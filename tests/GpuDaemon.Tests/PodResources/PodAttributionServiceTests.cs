@@ -190,6 +190,28 @@ public sealed class PodAttributionServiceTests
     }
 
     [Fact]
+    public async Task Allocate_BurstThenAnotherAfterItsRefresh_EachBurstGetsARefresh()
+    {
+        await using var test = await Harness.StartAsync(TwoPods);
+        await test.UntilCallsAsync(1);
+
+        for (var burst = 0; burst < 3; burst++)
+        {
+            var now = test.Clock.GetUtcNow();
+            for (var i = 0; i < 50; i++)
+            {
+                test.Activity.RecordAllocate("nvidia.com/gpu", AllocateResult.Ok, TimeSpan.FromMilliseconds(1));
+            }
+
+            var due = now + PodAttributionService.RequestedRefreshDelay;
+            Assert.Equal(due, await test.WaitingAsync(due));
+            test.Clock.Advance(PodAttributionService.RequestedRefreshDelay);
+            await test.UntilCallsAsync(2 + burst);
+            test.Clock.Advance(PodAttributionService.MinCallInterval);
+        }
+    }
+
+    [Fact]
     public async Task Options_EmptySocket_OffWithoutCallsThenOnAfterReload()
     {
         await using var test = await Harness.StartAsync(TwoPods, new PodAttributionOptions { SocketPath = string.Empty });

@@ -187,6 +187,83 @@ public sealed class AllocatorTests : IAsyncLifetime
         Assert.Contains("healthy: false", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Allocate_SameDeviceListTwice_SecondAnswerIsTheCachedOne()
+    {
+        var allocator = Allocator();
+
+        var first = allocator.Allocate(Request(Gpu0, Gpu1)).ContainerResponses[0];
+        var second = allocator.Allocate(Request(Gpu0, Gpu1)).ContainerResponses[0];
+        var reordered = allocator.Allocate(Request(Gpu1, Gpu0)).ContainerResponses[0];
+
+        Assert.Same(first, second);
+        Assert.NotSame(first, reordered);
+        Assert.Equal($"{Gpu1},{Gpu0}", reordered.Envs["NVIDIA_VISIBLE_DEVICES"]);
+        Assert.Equal(2, allocator.CachedAnswers);
+    }
+
+    [Fact]
+    public void Allocate_CachedDeviceTurnsUnhealthy_StillRefused()
+    {
+        var allocator = Allocator();
+        allocator.Allocate(Request(Gpu1));
+        _health.Handle(new DeviceEvent(DeviceEventKind.Xid, Gpu1, _file.Clock.GetUtcNow(), "test", 79));
+
+        var ex = Assert.Throws<AllocationException>(() => allocator.Allocate(Request(Gpu1)));
+
+        Assert.Equal(AllocationRefusal.DeviceUnusable, ex.Refusal);
+        Assert.Contains("is Unhealthy: Xid 79", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Allocate_RefusedDeviceLists_NeverCached()
+    {
+        var allocator = Allocator();
+
+        Assert.Throws<AllocationException>(() => allocator.Allocate(Request(Gpu0, Gpu0)));
+        Assert.Throws<AllocationException>(() => allocator.Allocate(Request("GPU-unknown")));
+        Assert.Throws<AllocationException>(() => allocator.Allocate(Request(Gpu0, Gpu0)));
+
+        Assert.Equal(0, allocator.CachedAnswers);
+    }
+
+    [Fact]
+    public void Allocate_MoreDistinctListsThanTheCacheHolds_CacheStaysBoundedAndAnswersStayRight()
+    {
+        var config = new PluginOptions { Replicas = PluginOptions.MaxReplicas };
+        var allocator = Allocator(config);
+        var ids = Assert.Single(ResourcePlanner.Plan(_file.Backend.Inventory, config)).Devices.Select(d => d.Id).ToList();
+        var lists = 0;
+
+        for (var step = 1; lists <= GpuDaemon.DevicePlugin.Allocation.Allocator.MaxCachedAnswers; step++)
+        {
+            for (var i = 0; i < ids.Count; i++, lists++)
+            {
+                var other = ids[(i + step) % ids.Count];
+                var container = allocator.Allocate(Request(ids[i], other)).ContainerResponses[0];
+                Assert.Contains(ids[i].Split("::")[0], container.Envs["NVIDIA_VISIBLE_DEVICES"], StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(GpuDaemon.DevicePlugin.Allocation.Allocator.MaxCachedAnswers, allocator.CachedAnswers);
+    }
+
+    [Fact]
+    public void Allocate_CachedDeviceList_AllocatesOnlyTheResponseEnvelope()
+    {
+        var allocator = Allocator();
+        var request = Request(Gpu0);
+        allocator.Allocate(request);
+        allocator.Allocate(request);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        allocator.Allocate(request);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // An AllocateResponse, its container list and that list's array: nothing per device, no strings.
+        Assert.InRange(allocated, 1, 256);
+    }
+
     private Allocator Allocator(PluginOptions? config = null)
     {
         config ??= new PluginOptions();
