@@ -8,7 +8,7 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 COPY . .
 RUN bash tests/run-all.sh
-# The publish settings (self-contained, trimmed, ReadyToRun) are in the Cli project, shared with the benchmark.
+# The publish settings (self-contained, trimmed, ReadyToRun composite) are in the Cli project, shared with the benchmark.
 RUN dotnet publish src/GpuDaemon.Cli/GpuDaemon.Cli.csproj -c Release -r linux-x64 -o /out
 
 # The installer variant: validate's --install-command runs through /bin/sh -c and usually chroots into the host.

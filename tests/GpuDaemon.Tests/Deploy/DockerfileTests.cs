@@ -101,12 +101,13 @@ public sealed partial class DockerfileTests
         Assert.Equal(dockerfileArgs, benchmarkArgs);
     }
 
-    /// <summary>What the project's publish settings promise: self-contained, trimmed, ReadyToRun, English resources only.</summary>
+    /// <summary>What the project's publish settings promise: self-contained, trimmed, ReadyToRun composite, English resources only.</summary>
     private static void AssertShippedBuild(string directory)
     {
         Assert.True(File.Exists(Path.Combine(directory, "libcoreclr.so")), "not self-contained: no libcoreclr.so in " + directory);
         Assert.False(File.Exists(Path.Combine(directory, "Microsoft.VisualBasic.Core.dll")), "not trimmed: an unused framework assembly was published");
         Assert.False(Directory.Exists(Path.Combine(directory, "de")), "satellite resources other than English were published");
+        Assert.True(File.Exists(Path.Combine(directory, "gpudaemon.r2r.dll")), "no composite ReadyToRun image (gpudaemon.r2r.dll)");
         foreach (var assembly in new[] { "gpudaemon.dll", "System.Private.CoreLib.dll", "Microsoft.AspNetCore.Server.Kestrel.Core.dll" })
         {
             using var pe = new PEReader(File.OpenRead(Path.Combine(directory, assembly)));
