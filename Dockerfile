@@ -1,4 +1,4 @@
-# GpuDaemon image: one self-contained, trimmed linux-x64 binary on a minimal base without a shell.
+# GpuDaemon image: one self-contained, trimmed, ReadyToRun linux-x64 binary on a minimal base without a shell.
 #   docker build -t gpudaemon .                                          (the image the DaemonSet runs)
 #   docker build --target installer -t gpudaemon-installer .             (the same binary with /bin/sh, for
 #                                                                         validate --install-command; see docs/deploy.md)
@@ -8,8 +8,8 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 COPY . .
 RUN bash tests/run-all.sh
-RUN dotnet publish src/GpuDaemon.Cli/GpuDaemon.Cli.csproj -c Release -r linux-x64 --self-contained \
-      -p:PublishTrimmed=true -p:InvariantGlobalization=true -o /out
+# The publish settings (self-contained, trimmed, ReadyToRun composite) are in the Cli project, shared with the benchmark.
+RUN dotnet publish src/GpuDaemon.Cli/GpuDaemon.Cli.csproj -c Release -r linux-x64 -o /out
 
 # The installer variant: validate's --install-command runs through /bin/sh -c and usually chroots into the host.
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble AS installer

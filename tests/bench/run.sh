@@ -131,7 +131,7 @@ log "mode $mode, work dir $work"
 # --- Build ------------------------------------------------------------------------------------------
 
 # Exactly the Dockerfile's publish command, and the runtime settings its ENV line gives the image.
-publish_args=(-c Release -r linux-x64 --self-contained -p:PublishTrimmed=true -p:InvariantGlobalization=true)
+publish_args=(-c Release -r linux-x64)
 log "dotnet publish src/GpuDaemon.Cli ${publish_args[*]}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 if ! dotnet publish src/GpuDaemon.Cli/GpuDaemon.Cli.csproj "${publish_args[@]}" -o "$work/publish" -nologo -v quiet >"$work/publish.log" 2>&1; then

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection.PortableExecutable;
 using System.Text.RegularExpressions;
 using GpuDaemon.Tests.TestSupport;
 
@@ -68,6 +69,7 @@ public sealed partial class DockerfileTests
 
         var binary = Path.Combine(temp.File("out"), "gpudaemon");
         Assert.True(File.Exists(binary), "publish produced no " + binary);
+        AssertShippedBuild(temp.File("out"));
         var settings = RuntimeSettings();
         Assert.Contains(settings, s => s.Key == "DOTNET_gcServer");
 
@@ -79,6 +81,38 @@ public sealed partial class DockerfileTests
         var (devicesCode, devices) = await RunAsync(binary, ["devices", "--simulate", "1", "-o", "json"], temp.Path, settings, TimeSpan.FromMinutes(1));
         Assert.True(devicesCode == 0, devices);
         Assert.Contains("\"uuid\"", devices, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// The shipped publish settings live in the Cli project, so the Dockerfile and the benchmark publish with the same
+    /// plain command and cannot drift apart.
+    /// </summary>
+    [Fact]
+    public void PublishCommand_DockerfileAndBenchmark_PlainPublishWithTheSettingsInTheProject()
+    {
+        var command = PublishCommand();
+        var output = Array.IndexOf(command, "-o");
+        var dockerfileArgs = command[3..output].Concat(command[(output + 2)..]).ToArray();
+        var benchmark = File.ReadAllLines(RepoFiles.Path("tests/bench/run.sh"));
+        var benchmarkArgs = Assert.Single(benchmark, l => l.StartsWith("publish_args=(", StringComparison.Ordinal))["publish_args=(".Length..].TrimEnd(')').Split(' ');
+
+        Assert.Equal("src/GpuDaemon.Cli/GpuDaemon.Cli.csproj", command[2]);
+        Assert.Equal(["-c", "Release", "-r", "linux-x64"], dockerfileArgs);
+        Assert.Equal(dockerfileArgs, benchmarkArgs);
+    }
+
+    /// <summary>What the project's publish settings promise: self-contained, trimmed, ReadyToRun composite, English resources only.</summary>
+    private static void AssertShippedBuild(string directory)
+    {
+        Assert.True(File.Exists(Path.Combine(directory, "libcoreclr.so")), "not self-contained: no libcoreclr.so in " + directory);
+        Assert.False(File.Exists(Path.Combine(directory, "Microsoft.VisualBasic.Core.dll")), "not trimmed: an unused framework assembly was published");
+        Assert.False(Directory.Exists(Path.Combine(directory, "de")), "satellite resources other than English were published");
+        Assert.True(File.Exists(Path.Combine(directory, "gpudaemon.r2r.dll")), "no composite ReadyToRun image (gpudaemon.r2r.dll)");
+        foreach (var assembly in new[] { "gpudaemon.dll", "System.Private.CoreLib.dll", "Microsoft.AspNetCore.Server.Kestrel.Core.dll" })
+        {
+            using var pe = new PEReader(File.OpenRead(Path.Combine(directory, assembly)));
+            Assert.True(pe.PEHeaders.CorHeader?.ManagedNativeHeaderDirectory.Size > 0, assembly + " has no ReadyToRun code");
+        }
     }
 
     /// <summary>The build stage's publish command, continuation lines joined, split into words (it has no quotes).</summary>
