@@ -1,3 +1,4 @@
+using System.Buffers;
 using GpuDaemon.Metrics.Exposition;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,6 +37,9 @@ internal sealed partial class MetricsScraper
         _timeProvider = timeProvider;
         _logger = logger;
     }
+
+    /// <summary>Where the scrape's text segments come from; a test sets its own pool.</summary>
+    internal ArrayPool<byte> Segments { get; init; } = ScrapeBuffer.SharedSegments;
 
     public IReadOnlyList<string> CollectorNames => [.. _slots.Select(s => s.Collector.Name)];
 
@@ -90,7 +94,7 @@ internal sealed partial class MetricsScraper
             string.CompareOrdinal(a.Family.Name, b.Family.Name) is var byName and not 0 ? byName : a.Index.CompareTo(b.Index));
 
         var seen = Interlocked.Exchange(ref _seen, null) ?? new HashSet<Sample>(SampleSeriesComparer.Instance);
-        var output = new ScrapeBuffer();
+        var output = new ScrapeBuffer(Segments);
         try
         {
             for (var i = 0; i < families.Length;)

@@ -83,7 +83,8 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
         kestrelOptions.Limits.MaxRequestBufferSize = limits.MaxRequestHeadersBytes * 2;
         kestrelOptions.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http1);
 
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
+        // A handful of connections, one request at a time each: one I/O queue instead of one per core (up to 16).
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions { IOQueueCount = 1 }), _loggerFactory);
         var server = new KestrelServer(Options.Create(kestrelOptions), transport, _loggerFactory);
         try
         {

@@ -17,12 +17,26 @@ internal sealed class ScrapeBuffer : IBufferWriter<byte>, IDisposable
     /// <summary>Enough for the largest scrape of each concurrent scrape to reuse segments instead of allocating.</summary>
     public const int MaxPooledSegments = 64;
 
-    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(SegmentBytes, MaxPooledSegments);
+    /// <summary>The pool every scrape's segments come from.</summary>
+    public static readonly ArrayPool<byte> SharedSegments = ArrayPool<byte>.Create(SegmentBytes, MaxPooledSegments);
 
+    private readonly ArrayPool<byte> _pool;
     private readonly List<(byte[] Array, int Length)> _done = [];
-    private byte[]? _current = Pool.Rent(SegmentBytes);
+    private byte[]? _current;
     private int _position;
     private long _doneBytes;
+
+    public ScrapeBuffer()
+        : this(SharedSegments)
+    {
+    }
+
+    /// <summary>Segments from another pool of <see cref="SegmentBytes"/> arrays (a test's own, so that other tests cannot drain it).</summary>
+    public ScrapeBuffer(ArrayPool<byte> pool)
+    {
+        _pool = pool;
+        _current = pool.Rent(SegmentBytes);
+    }
 
     /// <summary>Bytes written so far.</summary>
     public long Length => _doneBytes + _position;
@@ -105,13 +119,13 @@ internal sealed class ScrapeBuffer : IBufferWriter<byte>, IDisposable
     {
         foreach (var (array, _) in _done)
         {
-            Pool.Return(array);
+            _pool.Return(array);
         }
 
         _done.Clear();
         if (_current is not null)
         {
-            Pool.Return(_current);
+            _pool.Return(_current);
             _current = null;
         }
 
@@ -133,7 +147,7 @@ internal sealed class ScrapeBuffer : IBufferWriter<byte>, IDisposable
         {
             _done.Add((Current, _position));
             _doneBytes += _position;
-            _current = Pool.Rent(SegmentBytes);
+            _current = _pool.Rent(SegmentBytes);
             _position = 0;
         }
 

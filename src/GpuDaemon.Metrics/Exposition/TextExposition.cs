@@ -58,7 +58,7 @@ internal static class TextExposition
         }
     }
 
-    /// <summary><c>{name="value",…}</c> with values escaped, as UTF-8; nothing when there are no labels.</summary>
+    /// <summary><c>{name="value",…}</c> with values escaped, as UTF-8; nothing when there are no labels. One array, sized first.</summary>
     public static byte[] EncodeLabels(ReadOnlySpan<Label> labels)
     {
         if (labels.IsEmpty)
@@ -66,18 +66,31 @@ internal static class TextExposition
             return [];
         }
 
-        var text = new StringBuilder("{");
+        var length = 1;
+        foreach (var label in labels)
+        {
+            length += Encoding.UTF8.GetByteCount(label.Name) + Encoding.UTF8.GetByteCount(Escape(label.Value, escapeQuote: true)) + 4; // ="", or }
+        }
+
+        var bytes = new byte[length];
+        var at = 0;
+        bytes[at++] = (byte)'{';
         for (var i = 0; i < labels.Length; i++)
         {
             if (i > 0)
             {
-                text.Append(',');
+                bytes[at++] = (byte)',';
             }
 
-            text.Append(labels[i].Name).Append("=\"").Append(Escape(labels[i].Value, escapeQuote: true)).Append('"');
+            at += Encoding.UTF8.GetBytes(labels[i].Name, bytes.AsSpan(at));
+            bytes[at++] = (byte)'=';
+            bytes[at++] = (byte)'"';
+            at += Encoding.UTF8.GetBytes(Escape(labels[i].Value, escapeQuote: true), bytes.AsSpan(at));
+            bytes[at++] = (byte)'"';
         }
 
-        return Encoding.UTF8.GetBytes(text.Append('}').ToString());
+        bytes[at] = (byte)'}';
+        return bytes;
     }
 
     /// <summary>Integers without exponent or decimals (up to 2^53, where doubles stop being exact), others round-trippable.</summary>
