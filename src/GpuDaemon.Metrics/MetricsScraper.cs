@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 using GpuDaemon.Metrics.Exposition;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,6 +21,9 @@ internal sealed partial class MetricsScraper
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
+    /// <summary>The dedup set, kept between scrapes (sized by the largest family); a concurrent scrape makes its own.</summary>
+    private HashSet<Sample>? _seen;
+
     public MetricsScraper(IEnumerable<IMetricsCollector> collectors, IOptionsMonitor<MetricsOptions> options, TimeProvider timeProvider, ILogger<MetricsScraper> logger)
     {
         _slots = [.. collectors.Select(c => new Slot(c))];
@@ -35,58 +38,149 @@ internal sealed partial class MetricsScraper
         _logger = logger;
     }
 
+    /// <summary>Where the scrape's text segments come from; a test sets its own pool.</summary>
+    internal ArrayPool<byte> Segments { get; init; } = ScrapeBuffer.SharedSegments;
+
     public IReadOnlyList<string> CollectorNames => [.. _slots.Select(s => s.Collector.Name)];
 
-    public async Task<string> ScrapeAsync(CancellationToken cancellationToken) => (await ScrapeTextAsync(cancellationToken)).ToString();
+    public async Task<string> ScrapeAsync(CancellationToken cancellationToken)
+    {
+        using var text = await ScrapeBufferAsync(cancellationToken);
+        return text.ToString();
+    }
 
     /// <summary>
-    /// The scrape as text in a <see cref="StringBuilder"/>: its chunks are small, so a large scrape is written out
-    /// piece by piece without one large string (which would land on the large-object heap at every scrape).
+    /// The scrape as UTF-8 in pooled segments (see <see cref="ScrapeBuffer"/>), written straight from the collectors'
+    /// samples: no string and nothing on the large-object heap. The caller disposes it, which returns the segments.
     /// </summary>
-    public async Task<StringBuilder> ScrapeTextAsync(CancellationToken cancellationToken)
+    public async Task<ScrapeBuffer> ScrapeBufferAsync(CancellationToken cancellationToken)
     {
         var budget = _options.CurrentValue.CollectorBudget;
-        var runs = _slots.Select(slot => CollectAsync(slot, budget, cancellationToken)).ToList();
-        var results = await Task.WhenAll(runs);
-
-        var merged = new SortedDictionary<string, (MetricFamily Family, HashSet<Sample> Keys)>(StringComparer.Ordinal);
-        foreach (var family in results.Where(r => r is not null).SelectMany(r => r!.Families))
+        var runs = new Task<MetricsBuilder?>[_slots.Length];
+        for (var i = 0; i < _slots.Length; i++)
         {
-            Merge(merged, family);
+            runs[i] = CollectAsync(_slots[i], budget, cancellationToken);
         }
 
+        return Compose(await Task.WhenAll(runs));
+    }
+
+    /// <summary>
+    /// Merges the collectors' families and writes them: ordered by name (ordinal; for one name, in collector order,
+    /// the first family's help and type kept, families of another type dropped), each series once. Synchronous, so
+    /// the allocation of this step can be measured on one thread.
+    /// </summary>
+    internal ScrapeBuffer Compose(IReadOnlyList<MetricsBuilder?> results)
+    {
+        var count = 1;
+        foreach (var result in results)
+        {
+            count += result?.Families.Count ?? 0;
+        }
+
+        var families = new (MetricFamily Family, int Index)[count];
+        var n = 0;
+        foreach (var result in results)
+        {
+            foreach (var family in result?.Families ?? [])
+            {
+                families[n] = (family, n);
+                n++;
+            }
+        }
+
+        families[n] = (Errors(), n);
+        Array.Sort(families, static (a, b) =>
+            string.CompareOrdinal(a.Family.Name, b.Family.Name) is var byName and not 0 ? byName : a.Index.CompareTo(b.Index));
+
+        var seen = Interlocked.Exchange(ref _seen, null) ?? new HashSet<Sample>(SampleSeriesComparer.Instance);
+        var output = new ScrapeBuffer(Segments);
+        try
+        {
+            for (var i = 0; i < families.Length;)
+            {
+                var first = families[i].Family;
+                var end = i + 1;
+                while (end < families.Length && string.Equals(families[end].Family.Name, first.Name, StringComparison.Ordinal))
+                {
+                    end++;
+                }
+
+                TextExposition.WriteFamily(output, first.Name, first.Help, first.Type, Distinct(families.AsSpan(i, end - i), seen));
+                i = end;
+            }
+
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+        finally
+        {
+            seen.Clear();
+            Volatile.Write(ref _seen, seen);
+        }
+    }
+
+    /// <summary>
+    /// The samples of one name's families, each series once. The common case (one family, no repeats) is that
+    /// family's own list, checked with the reused set and not copied.
+    /// </summary>
+    private static List<Sample> Distinct(ReadOnlySpan<(MetricFamily Family, int Index)> group, HashSet<Sample> seen)
+    {
+        seen.Clear();
+        var first = group[0].Family;
+        if (group.Length == 1)
+        {
+            var repeated = false;
+            foreach (var sample in first.Samples)
+            {
+                if (!seen.Add(sample))
+                {
+                    repeated = true;
+                    break;
+                }
+            }
+
+            if (!repeated)
+            {
+                return first.Samples;
+            }
+
+            seen.Clear();
+        }
+
+        var merged = new List<Sample>(first.Samples.Count);
+        foreach (var (family, _) in group)
+        {
+            if (family.Type != first.Type)
+            {
+                continue;
+            }
+
+            foreach (var sample in family.Samples)
+            {
+                if (seen.Add(sample))
+                {
+                    merged.Add(sample);
+                }
+            }
+        }
+
+        return merged;
+    }
+
+    private MetricFamily Errors()
+    {
         var errors = new MetricFamily(ScrapeErrorsName, "Scrapes in which a collector was left out because it overran its time budget or failed", MetricType.Counter);
         foreach (var slot in _slots)
         {
-            errors.Samples.Add(new Sample(string.Empty, [new Label("collector", slot.Collector.Name)], Interlocked.Read(ref slot.Errors)));
+            errors.Samples.Add(new Sample(string.Empty, slot.Labels, Interlocked.Read(ref slot.Errors)));
         }
 
-        Merge(merged, errors);
-        var text = new StringBuilder();
-        TextExposition.Write(text, merged.Values.Select(v => v.Family));
-        return text;
-    }
-
-    private static void Merge(SortedDictionary<string, (MetricFamily Family, HashSet<Sample> Keys)> merged, MetricFamily family)
-    {
-        if (!merged.TryGetValue(family.Name, out var into))
-        {
-            into = (new MetricFamily(family.Name, family.Help, family.Type), new HashSet<Sample>(SampleSeriesComparer.Instance));
-            merged[family.Name] = into;
-        }
-
-        if (into.Family.Type != family.Type)
-        {
-            return;
-        }
-
-        foreach (var sample in family.Samples)
-        {
-            if (into.Keys.Add(sample))
-            {
-                into.Family.Samples.Add(sample);
-            }
-        }
+        return errors;
     }
 
     private async Task<MetricsBuilder?> CollectAsync(Slot slot, TimeSpan budget, CancellationToken cancellationToken)
@@ -149,6 +243,7 @@ internal sealed partial class MetricsScraper
     private sealed class Slot(IMetricsCollector collector)
     {
         public readonly IMetricsCollector Collector = collector;
+        public readonly LabelSet Labels = new(new Label("collector", collector.Name));
         public Task<MetricsBuilder>? Running;
         public long Errors;
         public int Failing;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Compression;
 using System.Net;
 using System.Text;
@@ -84,7 +83,8 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
         kestrelOptions.Limits.MaxRequestBufferSize = limits.MaxRequestHeadersBytes * 2;
         kestrelOptions.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http1);
 
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
+        // A handful of connections, one request at a time each: one I/O queue instead of one per core (up to 16).
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions { IOQueueCount = 1 }), _loggerFactory);
         var server = new KestrelServer(Options.Create(kestrelOptions), transport, _loggerFactory);
         try
         {
@@ -192,7 +192,7 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
 
         try
         {
-            var text = await _scraper.ScrapeTextAsync(context.RequestAborted);
+            using var text = await _scraper.ScrapeBufferAsync(context.RequestAborted);
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = TextExposition.ContentType;
             response.Headers.Vary = "Accept-Encoding";
@@ -201,10 +201,14 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
             {
                 response.Headers.ContentEncoding = "gzip";
             }
+            else
+            {
+                response.ContentLength = text.Length;
+            }
 
             if (!HttpMethods.IsHead(context.Request.Method))
             {
-                await WriteUtf8Async(text, response.Body, gzip, context.RequestAborted);
+                await WriteAsync(text, response.Body, gzip, context.RequestAborted);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -216,44 +220,18 @@ internal sealed partial class MetricsServer : IHostedService, IAsyncDisposable, 
         }
     }
 
-    /// <summary>
-    /// Encodes the text chunk by chunk through one pooled buffer, compressing on the way when asked: no copy of
-    /// the whole scrape is ever made (a large one would go to the large-object heap at every scrape).
-    /// </summary>
-    private static async Task WriteUtf8Async(StringBuilder text, Stream body, bool gzip, CancellationToken cancellationToken)
+    /// <summary>The scrape's segments into the response, through gzip when asked: no copy of the whole text is made.</summary>
+    private static async Task WriteAsync(ScrapeBuffer text, Stream body, bool gzip, CancellationToken cancellationToken)
     {
-        var output = gzip ? new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true) : body;
-        var encoder = Encoding.UTF8.GetEncoder();
-        var buffer = ArrayPool<byte>.Shared.Rent(EncodeBufferBytes);
-        try
+        if (!gzip)
         {
-            foreach (var chunk in text.GetChunks())
-            {
-                for (var offset = 0; offset < chunk.Length; offset += EncodeChunkChars)
-                {
-                    var piece = chunk.Slice(offset, Math.Min(EncodeChunkChars, chunk.Length - offset));
-                    var written = encoder.GetBytes(piece.Span, buffer, flush: false);
-                    await output.WriteAsync(buffer.AsMemory(0, written), cancellationToken);
-                }
-            }
-
-            var tail = encoder.GetBytes([], buffer, flush: true);
-            await output.WriteAsync(buffer.AsMemory(0, tail), cancellationToken);
+            await text.CopyToAsync(body, cancellationToken);
+            return;
         }
-        finally
-        {
-            if (gzip)
-            {
-                await output.DisposeAsync();
-            }
 
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        await using var compressed = new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true);
+        await text.CopyToAsync(compressed, cancellationToken);
     }
-
-    private const int EncodeChunkChars = 4096;
-
-    private static readonly int EncodeBufferBytes = Encoding.UTF8.GetMaxByteCount(EncodeChunkChars);
 
     /// <summary>True when the header lists gzip (or *) without q=0.</summary>
     internal static bool AcceptsGzip(IEnumerable<string?> acceptEncoding)

@@ -22,6 +22,9 @@ internal sealed partial class GpuCollector(
 
     private readonly ConcurrentDictionary<string, byte> _unreadable = new(StringComparer.Ordinal);
 
+    /// <summary>Each GPU's label sets, kept while the inventory, the attribution map and the host label are the same objects.</summary>
+    private SeriesCache? _series;
+
     public string Name => "gpu";
 
     public void Collect(MetricsBuilder metrics)
@@ -32,9 +35,18 @@ internal sealed partial class GpuCollector(
         // A map kept from before the kubelet stopped answering may be stale: no pod labels rather than wrong ones.
         var holders = attribution is { Up: true } ? attribution.ContainersByDevice : null;
 
-        foreach (var gpu in inventory.Gpus)
+        var cache = Volatile.Read(ref _series);
+        if (cache is null || !cache.IsFor(inventory, holders, config.HostnameLabel, node))
         {
-            var series = Series(gpu, inventory.Driver, config.HostnameLabel, node, holders);
+            cache = new SeriesCache(inventory, holders, config.HostnameLabel, node,
+                [.. inventory.Gpus.Select(gpu => Series(gpu, inventory.Driver, config.HostnameLabel, node, holders))]);
+            Volatile.Write(ref _series, cache);
+        }
+
+        for (var g = 0; g < inventory.Gpus.Count; g++)
+        {
+            var gpu = inventory.Gpus[g];
+            var series = cache.ByGpu[g];
             if (Read(gpu.Uuid) is { } telemetry)
             {
                 foreach (var field in GpuFields.All)
@@ -78,9 +90,9 @@ internal sealed partial class GpuCollector(
     }
 
     /// <summary>The label sets of one GPU's series: per MIG instance if it is partitioned, per holding container.</summary>
-    private static List<Label[]> Series(GpuDevice gpu, DriverInfo driver, string hostnameLabel, string node, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? holders)
+    private static LabelSet[] Series(GpuDevice gpu, DriverInfo driver, string hostnameLabel, string node, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? holders)
     {
-        var series = new List<Label[]>();
+        var series = new List<LabelSet>();
         if (gpu.Mig.Enabled && gpu.Mig.Instances.Count > 0)
         {
             foreach (var instance in gpu.Mig.Instances)
@@ -93,14 +105,14 @@ internal sealed partial class GpuCollector(
             AddHeld(series, GpuLabels.For(gpu, driver, hostnameLabel, node), holders, gpu.Uuid);
         }
 
-        return series;
+        return [.. series];
     }
 
-    private static void AddHeld(List<Label[]> series, Label[] device, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? holders, string key)
+    private static void AddHeld(List<LabelSet> series, Label[] device, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? holders, string key)
     {
         if (holders is null || !holders.TryGetValue(key, out var containers) || containers.Count == 0)
         {
-            series.Add(device);
+            series.Add(new LabelSet(device));
             return;
         }
 
@@ -110,8 +122,18 @@ internal sealed partial class GpuCollector(
             Label[] pod = containers.Count == 1
                 ? [new("container", held.Container), new("namespace", held.Namespace), new("pod", held.Pod)]
                 : [new("container", held.Container), new("namespace", held.Namespace), new("pod", held.Pod), new("vgpu", i.ToString(CultureInfo.InvariantCulture))];
-            series.Add([.. device, .. pod]);
+            series.Add(new LabelSet([.. device, .. pod]));
         }
+    }
+
+    private sealed class SeriesCache(
+        GpuInventory inventory, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? holders, string hostnameLabel, string node, LabelSet[][] byGpu)
+    {
+        public LabelSet[][] ByGpu { get; } = byGpu;
+
+        public bool IsFor(GpuInventory currentInventory, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? currentHolders, string currentHostnameLabel, string currentNode) =>
+            ReferenceEquals(inventory, currentInventory) && ReferenceEquals(holders, currentHolders)
+            && string.Equals(hostnameLabel, currentHostnameLabel, StringComparison.Ordinal) && string.Equals(node, currentNode, StringComparison.Ordinal);
     }
 
     private GpuTelemetry? Read(string uuid)

@@ -8,6 +8,9 @@ namespace GpuDaemon.Metrics.Collectors;
 /// <summary>Each GPU's health as the agent decided it, with why, and the transitions counted so far.</summary>
 internal sealed class HealthCollector(IGpuBackend backend, IGpuHealth health, HealthTransitions transitions, IOptionsMonitor<MetricsOptions> options) : IMetricsCollector
 {
+    /// <summary>Each GPU's label sets, kept while the inventory and the host label are the same.</summary>
+    private (GpuInventory Inventory, string HostnameLabel, string Node, LabelSet[] Healthy, LabelSet[] Short)? _labels;
+
     public string Name => "health";
 
     public void Collect(MetricsBuilder metrics)
@@ -15,13 +18,21 @@ internal sealed class HealthCollector(IGpuBackend backend, IGpuHealth health, He
         var inventory = backend.Inventory;
         var config = options.CurrentValue;
         var node = GpuLabels.NodeName(config);
-        foreach (var gpu in inventory.Gpus)
+        var cached = _labels;
+        if (cached is not { } hit || !ReferenceEquals(hit.Inventory, inventory) || hit.HostnameLabel != config.HostnameLabel || hit.Node != node)
         {
-            var verdict = health.Verdict(gpu.Uuid);
-            var labels = GpuLabels.For(gpu, inventory.Driver, config.HostnameLabel, node);
-            metrics.Gauge("gpudaemon_gpu_healthy", "1 when GpuDaemon advertises the GPU as healthy to the kubelet, 0 when it keeps it out of the pool.", verdict.Healthy ? 1 : 0, labels);
+            var full = inventory.Gpus.Select(gpu => GpuLabels.For(gpu, inventory.Driver, config.HostnameLabel, node)).ToArray();
+            cached = (inventory, config.HostnameLabel, node, [.. full.Select(l => new LabelSet(l))], [.. full.Select(l => new LabelSet(l[0], l[1]))]);
+            _labels = cached;
+        }
+
+        var (_, _, _, healthy, identity) = cached.Value;
+        for (var i = 0; i < inventory.Gpus.Count; i++)
+        {
+            var verdict = health.Verdict(inventory.Gpus[i].Uuid);
+            metrics.Gauge("gpudaemon_gpu_healthy", "1 when GpuDaemon advertises the GPU as healthy to the kubelet, 0 when it keeps it out of the pool.", verdict.Healthy ? 1 : 0, healthy[i]);
             metrics.Gauge("gpudaemon_gpu_health_info", "Why the GPU has its health: the reason's category and text (always 1).", 1,
-                labels[0], labels[1], new Label("category", HealthReasons.Category(verdict)), new Label("reason", HealthReasons.Text(verdict)));
+                identity[i].With(new Label("category", HealthReasons.Category(verdict)), new Label("reason", HealthReasons.Text(verdict))));
         }
 
         foreach (var (category, count) in transitions.Counts())

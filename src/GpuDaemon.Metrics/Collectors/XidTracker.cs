@@ -70,6 +70,11 @@ internal sealed partial class XidTracker(IGpuBackend backend, TimeProvider timeP
                 return (null, []);
             }
 
+            if (gpu.Counts.Count == 0 && gpu.Other == 0)
+            {
+                return (gpu.Last, []); // the usual case: no Xid yet, nothing to sort or copy at every scrape
+            }
+
             var counts = gpu.Counts
                 .OrderBy(c => int.Parse(c.Key, CultureInfo.InvariantCulture))
                 .Select(c => (c.Key, c.Value))

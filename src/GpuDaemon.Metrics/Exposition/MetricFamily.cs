@@ -4,28 +4,17 @@ namespace GpuDaemon.Metrics.Exposition;
 public readonly record struct Label(string Name, string Value);
 
 /// <summary>One line of a family: an optional name suffix (<c>_bucket</c>, <c>_sum</c>, <c>_count</c>), labels and value.</summary>
-internal sealed record Sample(string Suffix, Label[] Labels, double Value);
+internal readonly record struct Sample(string Suffix, LabelSet Labels, double Value);
 
 /// <summary>Two samples are the same series when their suffix and labels are equal, in order; the value does not count.</summary>
 internal sealed class SampleSeriesComparer : IEqualityComparer<Sample>
 {
     public static readonly SampleSeriesComparer Instance = new();
 
-    public bool Equals(Sample? x, Sample? y) =>
-        ReferenceEquals(x, y)
-        || (x is not null && y is not null && string.Equals(x.Suffix, y.Suffix, StringComparison.Ordinal) && x.Labels.AsSpan().SequenceEqual(y.Labels));
+    public bool Equals(Sample x, Sample y) =>
+        string.Equals(x.Suffix, y.Suffix, StringComparison.Ordinal) && x.Labels.Equals(y.Labels);
 
-    public int GetHashCode(Sample obj)
-    {
-        var hash = new HashCode();
-        hash.Add(obj.Suffix, StringComparer.Ordinal);
-        foreach (var label in obj.Labels)
-        {
-            hash.Add(label);
-        }
-
-        return hash.ToHashCode();
-    }
+    public int GetHashCode(Sample obj) => HashCode.Combine(obj.Suffix.Length == 0 ? 0 : StringComparer.Ordinal.GetHashCode(obj.Suffix), obj.Labels.GetHashCode());
 }
 
 /// <summary>A metric name with its help, type and samples.</summary>
