@@ -26,7 +26,7 @@ internal static class ServiceCollectionExtensions
 
     /// <summary>
     /// Adds every subsystem of serve, in start order (backend, health, validation gate, device plugin, node labels, pod attribution, metrics), fed by one settings
-    /// snapshot; node labels, pod attribution and metrics start once the plugin has registered (<see cref="RegistrationFirst"/>). With <paramref name="reload"/>, <see cref="SettingsMonitor.Reload"/> builds and hands out new ones.
+    /// snapshot. With <paramref name="reload"/>, <see cref="SettingsMonitor.Reload"/> builds and hands out new ones.
     /// </summary>
     public static IServiceCollection AddServe(this IServiceCollection services, ServeSettings initial, Func<string?, ServeSettings>? reload = null)
     {
@@ -37,7 +37,6 @@ internal static class ServiceCollectionExtensions
         services.AddGpuHealth();
         services.AddValidationGate(s => s.ValidationGate);
         services.AddDevicePlugin();
-        services.AddSingleton<IHostedService, RegistrationFirst>();
         services.AddSingleton<IOptionsMonitor<NodeLabelsOptions>>(sp => new SettingsOptionsMonitor<NodeLabelsOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.NodeLabels));
         services.AddNodeLabels();
         services.AddSingleton<IOptionsMonitor<PodAttributionOptions>>(sp => new SettingsOptionsMonitor<PodAttributionOptions>(sp.GetRequiredService<SettingsMonitor>(), s => s.PodResources));
