@@ -117,6 +117,8 @@ func formatSeries(names []string, values map[string]float64) string {
 // waitForSeries scrapes every 20 ms until every name has a sample, within limit.
 func waitForSeries(url string, names []string, limit time.Duration) (map[string]float64, error) {
 	s := newScraper(url, false, limit)
+	// Closed here, so the plugin's port is not left in TIME_WAIT by its own close when it is stopped.
+	defer s.client.CloseIdleConnections()
 	deadline := time.Now().Add(limit)
 	last := "no scrape answered"
 	for {
