@@ -151,7 +151,7 @@ used_ports=" 9400 "
 free_port() {
     local i p
     for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000)) # below Linux's ephemeral range (32768-60999), which outgoing connections take
         [[ $used_ports == *" $p "* ]] && continue
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             used_ports+="$p "
@@ -737,7 +737,10 @@ $(median_row GpuDaemon 16 gd "$bytes_par" "$gcs_par" "$pause_par")
 $(median_row baseline 16 base "" "" "")
 
 "before" in the bytes-per-Allocate rows is the same measurement with this script at commit $before_commit, before the
-hot-path work of issue 12: the median of five \`--quick\` rounds, kept as a constant in \`tests/bench/run.sh\`.
+hot-path work of issue 12: the median of five \`--quick\` rounds, kept as a constant in \`tests/bench/run.sh\`. A run's
+fixed costs (its connection and ListAndWatch stream, the scrape that takes the first reading; about 0.25 MB) are
+spread over its calls: about 25 bytes per call in \`--quick\`, 5 in a full run and several hundred in \`--smoke\`, so
+compare with "before" from a full or \`--quick\` run only.
 
 ## Whole agent: resident memory over a soak, then idle CPU
 
