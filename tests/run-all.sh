@@ -3,6 +3,9 @@
 # CUDA libraries) and the interop peer's toolchain
 # (grpc-go from Debian's packages) and promtool (Debian's prometheus, for the alert-rule tests) if missing, builds warning-free, runs the xUnit suite (interop
 # included) and ends with one "N passed, N failed" line.
+# After the xUnit suite it runs the benchmark's smoke run (tests/bench/run.sh --smoke, about 2-3 minutes
+# with its publish) into a temporary report and prints that report's figure table; the run fails only if a
+# figure could not be measured, never on a missed goal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,7 +51,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 dotnet build GpuDaemon.sln -c Release -warnaserror -nologo -v quiet
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+bench_report=$(mktemp)
+trap 'rm -f "$log" "$bench_report"' EXIT
 set +e
 dotnet test GpuDaemon.sln -c Release --no-build --nologo 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -62,9 +66,23 @@ fi
 failed=$(sed -E 's/Failed: +([0-9]+).*/\1/' <<<"$summary")
 passed=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
 skipped=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
+
+echo "run-all: benchmark smoke run (tests/bench/run.sh --smoke)"
+bench_status=0
+bash tests/bench/run.sh --smoke --out "$bench_report" || bench_status=$?
+if [ "$bench_status" -eq 0 ]; then
+  # The figure table: from its heading up to the next section.
+  awk '/^## Figures/ { on = 1 } /^## Machine/ { on = 0 } on' "$bench_report"
+else
+  echo "run-all: the benchmark smoke run failed (exit $bench_status; its reason is the 'run.sh:' line above)" >&2
+fi
+
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$passed" -eq 0 ]; then
   echo "run-all: no test ran" >&2
   exit 1
+fi
+if [ "$status" -eq 0 ] && [ "$bench_status" -ne 0 ]; then
+  exit "$bench_status"
 fi
 exit "$status"

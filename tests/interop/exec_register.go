@@ -47,6 +47,8 @@ func runExecRegister(args []string) int {
 	rounds := fs.Int("rounds", 10, "plugin starts to measure")
 	timeout := fs.Duration("timeout", 30*time.Second, "limit on each start")
 	logPath := fs.String("log", "", "append the plugin's stdout and stderr to this file (default: discard)")
+	metricsURL := fs.String("metrics-url", "", "after each registration, scrape this URL until it has every --metrics-series and print them (METRICS lines)")
+	metricsSeries := fs.String("metrics-series", "gpudaemon_first_registration_seconds,gpudaemon_first_registration_jit_seconds,gpudaemon_first_registration_jitted_methods", "comma-separated series read with --metrics-url")
 	if st, ok := parseFlags(fs, splitCommand(args)); !ok {
 		return st
 	}
@@ -60,6 +62,12 @@ func runExecRegister(args []string) int {
 		return usageError("execreg", "--timeout must be positive")
 	case len(command) == 0:
 		return usageError("execreg", "give the plugin's command after --")
+	case *metricsURL != "" && len(splitNames(*metricsSeries)) == 0:
+		return usageError("execreg", "--metrics-series names no series")
+	}
+	var metrics *metricsProbe
+	if *metricsURL != "" {
+		metrics = &metricsProbe{url: *metricsURL, names: splitNames(*metricsSeries), round: 0}
 	}
 
 	var logFile *os.File
@@ -97,7 +105,10 @@ func runExecRegister(args []string) int {
 	var arrivals, accepted []time.Duration
 	status := exitOK
 	for i := 1; i <= *rounds; i++ {
-		arrival, registered, err := execOnce(command, logFile, reg, *resource, *timeout)
+		if metrics != nil {
+			metrics.round = i
+		}
+		arrival, registered, err := execOnce(command, logFile, reg, *resource, *timeout, metrics)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "gpudaemon-interop execreg: round %d: %v\n", i, err)
 			status = exitFail
@@ -113,7 +124,7 @@ func runExecRegister(args []string) int {
 }
 
 // execOnce starts the plugin, waits for its registration and stops it again.
-func execOnce(command []string, logFile *os.File, reg *timedRegistrar, resource string, limit time.Duration) (arrival, registered time.Duration, err error) {
+func execOnce(command []string, logFile *os.File, reg *timedRegistrar, resource string, limit time.Duration, metrics *metricsProbe) (arrival, registered time.Duration, err error) {
 	// Forget anything left from an earlier round.
 	drain(reg)
 
@@ -151,6 +162,14 @@ func execOnce(command []string, logFile *os.File, reg *timedRegistrar, resource 
 					arrivedAt = s.registered
 				}
 			}
+			if metrics != nil {
+				// The plugin notes its registration once Register returns, just after this point.
+				values, err := waitForSeries(metrics.url, metrics.names, limit)
+				if err != nil {
+					return 0, 0, err
+				}
+				printLine("METRICS round=%d %s", metrics.round, formatSeries(metrics.names, values))
+			}
 			return arrivedAt.Sub(start), s.registered.Sub(start), nil
 		case err := <-exited:
 			exited <- err // for stopProcess
@@ -163,6 +182,13 @@ func execOnce(command []string, logFile *os.File, reg *timedRegistrar, resource 
 			return 0, 0, errors.New(why)
 		}
 	}
+}
+
+// metricsProbe names the page and series execreg reads from each started plugin.
+type metricsProbe struct {
+	url   string
+	names []string
+	round int
 }
 
 func drain(reg *timedRegistrar) {

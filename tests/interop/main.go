@@ -49,6 +49,7 @@ var commands = []command{
 	{"execreg", "time a plugin process from exec until its registration is accepted", runExecRegister},
 	{"podresources", "serve the kubelet's pod-resources List with a fixed answer", runPodResourcesServer},
 	{"scrape", "scrape /metrics like Prometheus and report latency", runScrape},
+	{"counters", "read series from /metrics once and print their values", runCounters},
 }
 
 func main() {

@@ -96,6 +96,89 @@ public sealed partial class MetricsScrapeInteropTests
         Assert.Contains("want NAMESPACE/POD/CONTAINER[=RESOURCE:ID[,ID...]]", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Counters_ServeRuntimeSeries_PrintsEveryDefaultSeriesAsANumber()
+    {
+        var binary = await GoInteropPeer.GetBinaryAsync();
+        using var plugins = new TempDirectory();
+        using var serve = DaemonProcess.Start("serve", "--simulate", "1", "--metrics-listen", "127.0.0.1:0", "--pod-resources-socket", "",
+            "--device-plugin-dir", plugins.Path, "--log-level", "information");
+        var url = await MetricsUrlAsync(serve);
+
+        var (firstExit, firstOut, firstErr) = await RunAsync(binary, "counters", "--url", url);
+        var (secondExit, secondOut, secondErr) = await RunAsync(binary, "counters", "--url", url);
+
+        Assert.True(firstExit == 0, $"counters exited {firstExit}: {firstErr}");
+        Assert.True(secondExit == 0, $"counters exited {secondExit}: {secondErr}");
+        var first = Assert.Single(firstOut.Split('\n'), l => l.StartsWith("COUNTERS ", StringComparison.Ordinal));
+        var second = Assert.Single(secondOut.Split('\n'), l => l.StartsWith("COUNTERS ", StringComparison.Ordinal));
+        string[] names =
+        [
+            "dotnet_gc_allocated_bytes_total", "dotnet_gc_collections_total", "dotnet_gc_pause_seconds_total",
+            "dotnet_jit_compilation_seconds_total", "dotnet_jit_methods_total",
+        ];
+        Assert.Equal(names, first["COUNTERS ".Length..].Split(' ').Select(kv => kv.Split('=', 2)[0]));
+        foreach (var name in names)
+        {
+            Assert.True(double.Parse(Field(first, name), CultureInfo.InvariantCulture) >= 0, first);
+        }
+
+        // The scrape that answered the first reading allocated, so the counter has grown by the second.
+        Assert.True(double.Parse(Field(second, "dotnet_gc_allocated_bytes_total"), CultureInfo.InvariantCulture) >
+            double.Parse(Field(first, "dotnet_gc_allocated_bytes_total"), CultureInfo.InvariantCulture), first + " then " + second);
+    }
+
+    [Fact]
+    public async Task Counters_SeriesNotExported_FailsNamingIt()
+    {
+        var binary = await GoInteropPeer.GetBinaryAsync();
+        using var plugins = new TempDirectory();
+        using var serve = DaemonProcess.Start("serve", "--simulate", "1", "--metrics-listen", "127.0.0.1:0", "--pod-resources-socket", "",
+            "--device-plugin-dir", plugins.Path, "--log-level", "information");
+        var url = await MetricsUrlAsync(serve);
+
+        var (exit, stdout, stderr) = await RunAsync(binary, "counters", "--url", url, "--series", "dotnet_gc_pause_seconds_total,bench_no_such_series");
+
+        Assert.Equal(1, exit);
+        Assert.DoesNotContain("COUNTERS ", stdout, StringComparison.Ordinal);
+        Assert.Contains("does not export bench_no_such_series", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExecRegister_MetricsUrl_PrintsTheFirstRegistrationSeriesOfEachStart()
+    {
+        var binary = await GoInteropPeer.GetBinaryAsync();
+        using var dir = new TempDirectory();
+        using var labels = new TempDirectory();
+        var port = FreeLoopbackPort();
+        var host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var info = GoInteropPeer.StartInfo(binary, "execreg", "--dir", dir.Path, "--rounds", "1", "--metrics-url", $"http://127.0.0.1:{port}/metrics", "--",
+            host, Path.Combine(AppContext.BaseDirectory, "gpudaemon.dll"), "serve", "--simulate", "1", "--device-plugin-dir", dir.Path,
+            "--metrics-listen", $"127.0.0.1:{port}", "--pod-resources-socket", string.Empty);
+        info.Environment["GPUDAEMON_NODE_LABELS_DIR"] = labels.Path;
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.True(process.ExitCode == 0, $"execreg exited {process.ExitCode}: {await stderr}");
+        var line = Assert.Single((await stdout).Split('\n'), l => l.StartsWith("METRICS ", StringComparison.Ordinal));
+        Assert.Equal("1", Field(line, "round"));
+        Assert.True(double.Parse(Field(line, "gpudaemon_first_registration_seconds"), CultureInfo.InvariantCulture) > 0, line);
+        Assert.True(double.Parse(Field(line, "gpudaemon_first_registration_jit_seconds"), CultureInfo.InvariantCulture) >= 0, line);
+        Assert.True(double.Parse(Field(line, "gpudaemon_first_registration_jitted_methods"), CultureInfo.InvariantCulture) > 0, line);
+        Assert.Contains("EXEC_REGISTERED_MS n=1 ", await stdout, StringComparison.Ordinal);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static async Task<string> MetricsUrlAsync(DaemonProcess serve)
     {
         await serve.WaitForStderrAsync("Serving metrics on http://", 1, Wait);
