@@ -75,7 +75,7 @@ public sealed record PluginOptions
     public MigStrategy MigStrategy { get; init; } = MigStrategy.None;
 
     /// <summary>How often the plugin checks its socket and kubelet.sock, in case no file notification comes.</summary>
-    public TimeSpan KubeletCheckInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan KubeletCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     public string KubeletSocketPath => Path.Combine(DevicePluginDir, KubeletConstants.KubeletSocketName);
 

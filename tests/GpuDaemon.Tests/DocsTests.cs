@@ -67,6 +67,7 @@ public sealed partial class DocsTests
             $"at most **{GpuDaemon.Devices.Broadcast<int>.MaxQueuedPerSubscriber:N0}** items",
             $"A check still running after **{GpuDaemon.Health.GpuHealthMonitor.DefaultProbeTimeout.TotalSeconds} s**",
             $"doubling to **{GpuDaemon.DevicePlugin.Kubelet.ResourceEndpoint.MaxRetry.TotalSeconds} s**",
+            $"at least every {new GpuDaemon.DevicePlugin.PluginOptions().KubeletCheckInterval.TotalSeconds} s\n  (`KubeletCheckInterval`)",
         ];
 
         Assert.All(expected, text => Assert.Contains(text, doc, StringComparison.Ordinal));

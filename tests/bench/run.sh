@@ -64,11 +64,11 @@ done
 rounds=5 # interleaved Allocate rounds in every mode
 case $mode in
 full)
-    calls=50000 warmup=2000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=10
+    calls=50000 warmup=2000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=30
     restarts=50 fault_rounds=50 exec_rounds=20 scrapes=2000 scrape_warmup=200
     ;;
 quick)
-    calls=10000 warmup=1000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=5
+    calls=10000 warmup=1000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=30
     restarts=20 fault_rounds=20 exec_rounds=10 scrapes=500 scrape_warmup=50
     ;;
 smoke)
@@ -757,7 +757,8 @@ $(soak_rows)
 
 The baseline's column is the grpc-go plugin alone after its $rounds rounds of load: it has no metrics or pod attribution.
 
-Idle CPU: after the soak, $settle s to settle, then utime + stime from \`/proc/PID/stat\` over $idle_seconds s for this agent and,
+Idle CPU: after the soak, $settle s to settle (the runtime recompiles the soak's hot methods in the background
+for some seconds after it; idle means after that), then utime + stime from \`/proc/PID/stat\` over $idle_seconds s for this agent and,
 in the same window, for the baseline plugin (still running since its rounds), as a percentage of one core
 (clock tick 1/$clk_tck s). The baseline's VmRSS at the end of the window: $(mib "$base_idle_rss") MiB.
 

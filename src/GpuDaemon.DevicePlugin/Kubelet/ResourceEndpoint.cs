@@ -364,7 +364,8 @@ internal sealed partial class ResourceEndpoint
         var timer = Task.Delay(delay, _timeProvider, linked.Token);
         var change = _directoryChanged.WaitForChangeAsync(seen ?? _directoryChanged.Version, linked.Token);
         await Task.WhenAny(timer, change);
-        await linked.CancelAsync();
+        // Cancelled inline: the loser's timer or wait is dropped here, without another hop through the thread pool.
+        linked.Cancel();
         cancellationToken.ThrowIfCancellationRequested();
     }
 

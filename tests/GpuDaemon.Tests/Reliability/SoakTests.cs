@@ -64,7 +64,7 @@ public sealed class SoakTests(ITestOutputHelper output)
 
     /// <summary>
     /// How long after a disruption starts a call may still fail with UNAVAILABLE (5 s): the plugin notices the
-    /// restart within 250 ms and re-registers in milliseconds; the rest is headroom for a loaded test machine.
+    /// restart at once (inotify; at worst within the 1 s check) and re-registers in milliseconds; the rest is headroom for a loaded test machine.
     /// </summary>
     private static readonly TimeSpan DisruptionWindow = TimeSpan.FromSeconds(5);
 
