@@ -209,7 +209,7 @@ gpudaemon="$work/publish/gpudaemon"
 published_mib=$(du -sk "$work/publish" | awk '{ printf "%.1f", $1 / 1024 }')
 
 # The Dockerfile's ENV block: every DOTNET_* setting, applied to every gpudaemon process below.
-mapfile -t dotnet_env < <(grep -oE 'DOTNET_[A-Za-z0-9_]+=[^[:space:]\\]+' Dockerfile)
+mapfile -t dotnet_env < <(grep -oE '(DOTNET|MALLOC)_[A-Za-z0-9_]+=[^[:space:]\\]+' Dockerfile | sort -u)
 ((${#dotnet_env[@]})) || die "found no DOTNET_ settings in the Dockerfile"
 export "${dotnet_env[@]}"
 log "runtime settings from the Dockerfile: ${dotnet_env[*]}"

@@ -23,6 +23,20 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
+    public void RuntimeSettings_BothImages_TheSameMemorySettings()
+    {
+        var installer = Dockerfile[Dockerfile.IndexOf($"AS {InstallerStage}", StringComparison.Ordinal)..Dockerfile.LastIndexOf("FROM ", StringComparison.Ordinal)];
+        var installerSettings = DotnetSetting().Matches(installer).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal);
+
+        var runtime = RuntimeSettings();
+
+        Assert.Equal(runtime.OrderBy(s => s.Key), installerSettings.OrderBy(s => s.Key));
+        Assert.Equal("65536", runtime["MALLOC_MMAP_THRESHOLD_"]);
+        Assert.Equal("0x200000", runtime["DOTNET_GCgen0size"]);
+        Assert.Equal("0x100000", runtime["DOTNET_GCRegionSize"]);
+    }
+
+    [Fact]
     public void Stages_Dockerfile_TestsBeforePublishShellLessDefaultAndAnInstallerWithAShell()
     {
         var stages = StageLine().Matches(Dockerfile).Select(m => (Image: m.Groups[1].Value, Name: m.Groups[2].Value)).ToList();
@@ -170,6 +184,6 @@ public sealed partial class DockerfileTests
     [GeneratedRegex(@"^FROM (\S+) AS (\S+)", RegexOptions.Multiline)]
     private static partial Regex StageLine();
 
-    [GeneratedRegex(@"(DOTNET_[A-Za-z0-9_]+)=([^\s\\]+)")]
+    [GeneratedRegex(@"((?:DOTNET|MALLOC)_[A-Za-z0-9_]+)=([^\s\\]+)")]
     private static partial Regex DotnetSetting();
 }
