@@ -7,7 +7,8 @@ namespace GpuDaemon.Metrics;
 
 /// <summary>
 /// Runs every collector for a scrape and writes one exposition: families ordered by name, each series once.
-/// Each collector runs on a worker within the budget; one that overruns or throws is left out of that scrape,
+/// Each collector runs on a worker within the budget (one that only reads memory, <see cref="IMetricsCollector.RunsInline"/>,
+/// runs on the scrape's own thread); one that overruns or throws is left out of that scrape,
 /// counted in <c>gpudaemon_scrape_errors_total</c>, and logged when it starts failing and when it recovers,
 /// not at every scrape. A collector still running from an earlier scrape is not started again: later scrapes
 /// wait for the same run, so a hung GPU library holds at most one thread per collector.
@@ -57,12 +58,30 @@ internal sealed partial class MetricsScraper
     {
         var budget = _options.CurrentValue.CollectorBudget;
         var runs = new Task<MetricsBuilder?>[_slots.Length];
+        // Workers first, so they run while the inline collectors run here.
         for (var i = 0; i < _slots.Length; i++)
         {
-            runs[i] = CollectAsync(_slots[i], budget, cancellationToken);
+            runs[i] = _slots[i].Collector.RunsInline ? null! : CollectAsync(_slots[i], budget, cancellationToken);
         }
 
-        return Compose(await Task.WhenAll(runs));
+        var results = new MetricsBuilder?[_slots.Length];
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i].Collector.RunsInline)
+            {
+                results[i] = CollectInline(_slots[i]);
+            }
+        }
+
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            if (!_slots[i].Collector.RunsInline)
+            {
+                results[i] = await runs[i];
+            }
+        }
+
+        return Compose(results);
     }
 
     /// <summary>
@@ -181,6 +200,22 @@ internal sealed partial class MetricsScraper
         }
 
         return errors;
+    }
+
+    private MetricsBuilder? CollectInline(Slot slot)
+    {
+        try
+        {
+            var builder = new MetricsBuilder();
+            slot.Collector.Collect(builder);
+            Recovered(slot);
+            return builder;
+        }
+        catch (Exception ex)
+        {
+            Failed(slot, $"it failed: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
+            return null;
+        }
     }
 
     private async Task<MetricsBuilder?> CollectAsync(Slot slot, TimeSpan budget, CancellationToken cancellationToken)

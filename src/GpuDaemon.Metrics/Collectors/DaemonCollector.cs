@@ -13,6 +13,9 @@ internal sealed class DaemonCollector(IGpuBackend backend, IDevicePluginStatus? 
 
     public string Name => "gpudaemon";
 
+    /// <summary>In-memory counters and verdicts only: never blocks.</summary>
+    public bool RunsInline => true;
+
     public void Collect(MetricsBuilder metrics)
     {
         metrics.Gauge("gpudaemon_build_info", "GpuDaemon's version and the device backend in use (always 1).", 1,

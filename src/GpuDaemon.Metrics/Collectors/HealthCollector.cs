@@ -8,25 +8,30 @@ namespace GpuDaemon.Metrics.Collectors;
 /// <summary>Each GPU's health as the agent decided it, with why, and the transitions counted so far.</summary>
 internal sealed class HealthCollector(IGpuBackend backend, IGpuHealth health, HealthTransitions transitions, IOptionsMonitor<MetricsOptions> options) : IMetricsCollector
 {
-    /// <summary>Each GPU's label sets, kept while the inventory and the host label are the same.</summary>
-    private (GpuInventory Inventory, string HostnameLabel, string Node, LabelSet[] Healthy, LabelSet[] Short)? _labels;
+    /// <summary>Each GPU's label sets, kept while the inventory and the host label are the same (one reference: concurrent scrapes read it whole).</summary>
+    private LabelCache? _labels;
+
+    private sealed record LabelCache(GpuInventory Inventory, string HostnameLabel, string Node, LabelSet[] Healthy, LabelSet[] Short);
 
     public string Name => "health";
+
+    /// <summary>In-memory counters and verdicts only: never blocks.</summary>
+    public bool RunsInline => true;
 
     public void Collect(MetricsBuilder metrics)
     {
         var inventory = backend.Inventory;
         var config = options.CurrentValue;
         var node = GpuLabels.NodeName(config);
-        var cached = _labels;
-        if (cached is not { } hit || !ReferenceEquals(hit.Inventory, inventory) || hit.HostnameLabel != config.HostnameLabel || hit.Node != node)
+        var cached = Volatile.Read(ref _labels);
+        if (cached is null || !ReferenceEquals(cached.Inventory, inventory) || cached.HostnameLabel != config.HostnameLabel || cached.Node != node)
         {
             var full = inventory.Gpus.Select(gpu => GpuLabels.For(gpu, inventory.Driver, config.HostnameLabel, node)).ToArray();
-            cached = (inventory, config.HostnameLabel, node, [.. full.Select(l => new LabelSet(l))], [.. full.Select(l => new LabelSet(l[0], l[1]))]);
-            _labels = cached;
+            cached = new LabelCache(inventory, config.HostnameLabel, node, [.. full.Select(l => new LabelSet(l))], [.. full.Select(l => new LabelSet(l[0], l[1]))]);
+            Volatile.Write(ref _labels, cached);
         }
 
-        var (_, _, _, healthy, identity) = cached.Value;
+        var (healthy, identity) = (cached.Healthy, cached.Short);
         for (var i = 0; i < inventory.Gpus.Count; i++)
         {
             var verdict = health.Verdict(inventory.Gpus[i].Uuid);

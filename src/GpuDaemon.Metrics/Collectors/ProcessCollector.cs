@@ -17,6 +17,9 @@ internal sealed class ProcessCollector : IMetricsCollector
 
     public string Name => "process";
 
+    /// <summary>In-memory counters and verdicts only: never blocks.</summary>
+    public bool RunsInline => true;
+
     public void Collect(MetricsBuilder metrics)
     {
         metrics.Counter("process_cpu_seconds_total", "User and system CPU time the process has used, seconds.", Environment.CpuUsage.TotalTime.TotalSeconds);

@@ -12,6 +12,9 @@ internal sealed class RuntimeCollector : IMetricsCollector
 
     public string Name => "runtime";
 
+    /// <summary>In-memory counters and verdicts only: never blocks.</summary>
+    public bool RunsInline => true;
+
     public void Collect(MetricsBuilder metrics)
     {
         metrics.Counter("dotnet_gc_allocated_bytes_total", "Bytes the process has allocated on the managed heap since start.", GC.GetTotalAllocatedBytes(precise: false));

@@ -52,6 +52,37 @@ public sealed class MetricsScraperTests
     }
 
     [Fact]
+    public async Task Scrape_InlineCollectors_RunOnTheScrapesThreadWorkersElsewhere()
+    {
+        var inline = new ThreadRecordingCollector("inline", runsInline: true);
+        var worker = new ThreadRecordingCollector("worker", runsInline: false);
+        var scraper = Scraper(new RecordingLoggerFactory(), TimeSpan.FromSeconds(10), worker, inline);
+        var caller = Environment.CurrentManagedThreadId;
+
+        var scraping = scraper.ScrapeBufferAsync(CancellationToken.None);
+        var onCaller = inline.Thread;
+        using var scrape = await scraping;
+
+        Assert.Equal(caller, onCaller);
+        Assert.NotEqual(caller, worker.Thread);
+        Assert.Contains("inline_value 1\n", scrape.ToString(), StringComparison.Ordinal);
+        Assert.Contains("worker_value 1\n", scrape.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scrape_InlineCollectorThrows_LeftOutCountedOthersServed()
+    {
+        var logs = new RecordingLoggerFactory();
+        var scraper = Scraper(logs, TimeSpan.FromSeconds(10), new ThrowingCollector(runsInline: true), new FixedCollector("fast", "fast_value", 1));
+
+        var scrape = await scraper.ScrapeAsync(CancellationToken.None);
+
+        Assert.Contains("gpudaemon_scrape_errors_total{collector=\"broken\"} 1\n", scrape, StringComparison.Ordinal);
+        Assert.Contains("fast_value 1\n", scrape, StringComparison.Ordinal);
+        Assert.Contains(logs.Logger.Entries, e => e.EventId.Id == 12001 && e.Message.Contains("InvalidOperationException: boom", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Scrape_SameSeriesFromTwoCollectors_WrittenOnceFamiliesSortedByName()
     {
         var scraper = Scraper(new RecordingLoggerFactory(), TimeSpan.FromSeconds(10),
@@ -82,11 +113,28 @@ public sealed class MetricsScraperTests
         public void Collect(MetricsBuilder metrics) => metrics.Gauge(metric, name + ".", value);
     }
 
-    private sealed class ThrowingCollector : IMetricsCollector
+    private sealed class ThrowingCollector(bool runsInline = false) : IMetricsCollector
     {
         public string Name => "broken";
 
+        public bool RunsInline => runsInline;
+
         public void Collect(MetricsBuilder metrics) => throw new InvalidOperationException("boom");
+    }
+
+    private sealed class ThreadRecordingCollector(string name, bool runsInline) : IMetricsCollector
+    {
+        public string Name => name;
+
+        public bool RunsInline => runsInline;
+
+        public int Thread { get; private set; }
+
+        public void Collect(MetricsBuilder metrics)
+        {
+            Thread = Environment.CurrentManagedThreadId;
+            metrics.Gauge(name + "_value", name + ".", 1);
+        }
     }
 
     /// <summary>A collector stuck in a library call until the test releases it.</summary>
