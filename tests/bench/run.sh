@@ -441,18 +441,7 @@ stop "$base_pid"
 
 scenario="$work/fault/scenario.json"
 mkdir -p "$work/fault/plugins"
-{
-    echo '{'
-    echo '  "driver": { "version": "550.127.05", "cudaVersion": "12.4", "loaded": true },'
-    echo '  "gpus": ['
-    for ((i = 0; i < devices; i++)); do
-        sep=,
-        ((i == devices - 1)) && sep=
-        printf '    { "uuid": "GPU-bench000-0000-4000-8000-%012d", "numaNode": %d, "healthy": true }%s\n' "$i" $((i * 2 / devices)) "$sep"
-    done
-    echo '  ]'
-    echo '}'
-} >"$scenario"
+h100_scenario "$scenario" 0
 fault_uuid=$(printf 'GPU-bench000-0000-4000-8000-%012d' 3)
 log "starting gpudaemon serve --simulation (8 GPUs) --recovery-period 0s; faulting $fault_uuid $fault_rounds times"
 "$gpudaemon" serve --simulation "$scenario" --recovery-period 0s --device-plugin-dir "$work/fault/plugins" \
