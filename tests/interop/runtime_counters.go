@@ -119,22 +119,14 @@ func waitForSeries(url string, names []string, limit time.Duration) (map[string]
 	s := newScraper(url, false, limit)
 	// Closed here, so the plugin's port is not left in TIME_WAIT by its own close when it is stopped.
 	defer s.client.CloseIdleConnections()
-	deadline := time.Now().Add(limit)
-	last := "no scrape answered"
-	for {
-		r, err := s.scrape()
-		if err != nil {
-			last = err.Error()
-		} else {
-			values, missing := seriesSums(r.text, names)
-			if len(missing) == 0 {
-				return values, nil
-			}
-			last = "missing " + strings.Join(missing, ", ")
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%s did not export every series within %s (%s)", url, limit, last)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var values map[string]float64
+	err := scrapeUntil(s, 20*time.Millisecond, limit, func(text []byte) (bool, string) {
+		var missing []string
+		values, missing = seriesSums(text, names)
+		return len(missing) == 0, "missing " + strings.Join(missing, ", ")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s did not export every series within %s (%s)", url, limit, err)
 	}
+	return values, nil
 }

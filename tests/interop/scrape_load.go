@@ -204,6 +204,19 @@ func runScrape(args []string) int {
 
 // waitForPods scrapes every 100 ms until a scrape names exactly want pods.
 func waitForPods(s *scraper, want int, limit time.Duration) error {
+	err := scrapeUntil(s, 100*time.Millisecond, limit, func(text []byte) (bool, string) {
+		_, pods := exposition(text)
+		return pods == want, fmt.Sprintf("the last scrape named %d pods", pods)
+	})
+	if err != nil {
+		return fmt.Errorf("no scrape of %s named %d pods within %s (%s)", s.url, want, limit, err)
+	}
+	return nil
+}
+
+// scrapeUntil scrapes every period until done says a scrape's text is what the caller waits for, within
+// limit; the error is the last reason it was not (done's own, or the scrape's failure).
+func scrapeUntil(s *scraper, period, limit time.Duration, done func(text []byte) (bool, string)) error {
 	deadline := time.Now().Add(limit)
 	last := "no scrape answered"
 	for {
@@ -211,15 +224,15 @@ func waitForPods(s *scraper, want int, limit time.Duration) error {
 		if err != nil {
 			last = err.Error()
 		} else {
-			_, pods := exposition(r.text)
-			if pods == want {
+			ok, why := done(r.text)
+			if ok {
 				return nil
 			}
-			last = fmt.Sprintf("the last scrape named %d pods", pods)
+			last = why
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no scrape of %s named %d pods within %s (%s)", s.url, want, limit, last)
+			return errors.New(last)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(period)
 	}
 }
