@@ -26,7 +26,11 @@ public sealed record AllocationCount(string Resource, AllocateResult Result, lon
 public sealed record DurationHistogram(IReadOnlyList<double> UpperBounds, IReadOnlyList<long> CumulativeCounts, double SumSeconds, long Count);
 
 /// <summary>When the first registration was accepted, and how much JIT compiling the process had done by then.</summary>
-public sealed record FirstRegistration(DateTimeOffset At, TimeSpan JitTime, long JittedMethods);
+public sealed record FirstRegistration(DateTimeOffset At, TimeSpan JitTime, long JittedMethods)
+{
+    /// <summary>How long after the process started it came.</summary>
+    public TimeSpan SinceProcessStart => At - ProcessStart.Time;
+}
 
 /// <summary>
 /// What the device plugin has done since start, for metrics: registrations, Allocate calls by result, and

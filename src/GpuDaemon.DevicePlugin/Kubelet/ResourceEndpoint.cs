@@ -285,7 +285,7 @@ internal sealed partial class ResourceEndpoint
                 Log.Registered(_logger, _plugin.Plan.ResourceName, _plugin.Plan.Devices.Count, Endpoint);
                 if (first is not null)
                 {
-                    Log.FirstRegistration(_logger, (first.At - ProcessStart.Time).TotalMilliseconds, first.JitTime.TotalMilliseconds, first.JittedMethods);
+                    Log.FirstRegistration(_logger, first.SinceProcessStart.TotalMilliseconds, first.JitTime.TotalMilliseconds, first.JittedMethods);
                 }
                 Registered.Notify();
                 return true;

@@ -91,6 +91,57 @@ internal static class GrpcFraming
     }
 
     /// <summary>
+    /// <see cref="ReadSingleMessageAsync"/> without waiting: true with the message when what is already buffered
+    /// is exactly one whole message and the stream's end. Otherwise nothing is consumed (the async read takes the
+    /// same bytes again), except that a message that is already wrong fails here as the async read would fail it.
+    /// </summary>
+    public static bool TryReadSingleMessage<T>(PipeReader reader, MessageParser<T> parser, int maxMessageBytes, out T message)
+        where T : class, IMessage<T>
+    {
+        message = null!;
+        ReadResult result;
+        try
+        {
+            if (!reader.TryRead(out result))
+            {
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // A transport failure: ReadSingleMessageAsync meets it again, and its caller reports the client gone.
+            return false;
+        }
+
+        var buffer = result.Buffer;
+        if (!result.IsCompleted || result.IsCanceled)
+        {
+            reader.AdvanceTo(buffer.Start);
+            return false;
+        }
+
+        try
+        {
+            if (!TryReadFrame(ref buffer, maxMessageBytes, out var payload) || !buffer.IsEmpty)
+            {
+                // A partial message, or more than one: ReadSingleMessageAsync reads it to its documented error.
+                reader.AdvanceTo(result.Buffer.Start);
+                return false;
+            }
+
+            message = ParseMessage(parser, payload);
+        }
+        catch (RpcException)
+        {
+            reader.AdvanceTo(result.Buffer.End);
+            throw;
+        }
+
+        reader.AdvanceTo(buffer.End);
+        return true;
+    }
+
+    /// <summary>
     /// Parses a peer's message bytes; any failure is INTERNAL with a one-line message. Google.Protobuf reports
     /// malformed input as InvalidProtocolBufferException, but a sub-message length varint that overflows to a negative int makes it throw
     /// IndexOutOfRangeException (found by the wire fuzzer), so those count as malformed input too rather

@@ -15,7 +15,7 @@ internal sealed partial class GrpcRequestDispatcher(
     /// <summary>The key under which a connection's <see cref="ConnectionRequestBytes"/> sits in its items.</summary>
     internal static readonly object ConnectionBytesKey = new();
 
-    private readonly GrpcRequestReader _requestReader = new(options, timeProvider, httpContext => NewLease(httpContext, counters, options));
+    private readonly GrpcRequestReader _requestReader = new(options, timeProvider, counters);
 
     public async Task DispatchAsync(HttpContext httpContext)
     {
@@ -127,17 +127,6 @@ internal sealed partial class GrpcRequestDispatcher(
         {
             call.Complete();
         }
-    }
-
-    private static RequestBytesLease NewLease(HttpContext httpContext, GrpcServerCounters counters, GrpcServerOptions options)
-    {
-        // The connection middleware put one per connection in its items; without it (never in practice) the
-        // call still counts against the server-wide budget.
-        var items = httpContext.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
-        var connection = items is not null && items.TryGetValue(ConnectionBytesKey, out var value) && value is ConnectionRequestBytes bytes
-            ? bytes
-            : new ConnectionRequestBytes();
-        return new RequestBytesLease(counters, connection, options.MaxBufferedRequestBytesPerConnection, options.MaxBufferedRequestBytes);
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ internal sealed class DaemonCollector(IGpuBackend backend, IDevicePluginStatus? 
         if (activity.FirstRegistration is { } first)
         {
             metrics.Gauge("gpudaemon_first_registration_seconds", "Seconds from the process's start to its first registration accepted by the kubelet.",
-                Math.Max(0, (first.At - ProcessStart.Time).TotalSeconds));
+                Math.Max(0, first.SinceProcessStart.TotalSeconds));
             metrics.Gauge("gpudaemon_first_registration_jit_seconds", "Time the runtime had spent compiling methods just in time when the first registration was accepted, seconds.",
                 first.JitTime.TotalSeconds);
             metrics.Gauge("gpudaemon_first_registration_jitted_methods", "Methods the runtime had compiled just in time when the first registration was accepted.",
