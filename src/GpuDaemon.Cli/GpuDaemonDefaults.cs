@@ -8,7 +8,7 @@ internal static class GpuDaemonDefaults
     /// <summary>Environment variables that set options are this prefix plus the flag in upper snake case.</summary>
     public const string EnvironmentPrefix = "GPUDAEMON_";
 
-    public const string DriverRoot = "/";
+    public const string DriverRoot = GpuDaemon.Devices.HostRoots.Default;
 
     public const string LogFormat = "plain";
 }

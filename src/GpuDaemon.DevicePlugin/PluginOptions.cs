@@ -57,7 +57,7 @@ public sealed record PluginOptions
     public DeviceListStrategy DeviceListStrategy { get; init; } = DeviceListStrategy.Envvar;
 
     /// <summary>The host's root as this process sees it; control devices are looked for under its <c>dev/</c>.</summary>
-    public string DevRoot { get; init; } = "/";
+    public string DevRoot { get; init; } = GpuDaemon.Devices.HostRoots.Default;
 
     public bool PreStartRequired { get; init; }
 

@@ -16,7 +16,7 @@ public static class ValidationDefaults
     public const string InstallLockFile = ".install.lock";
 
     /// <summary>The host's root as this process sees it (kernel module files under proc/ and sys/).</summary>
-    public const string HostRoot = "/";
+    public const string HostRoot = GpuDaemon.Devices.HostRoots.Default;
 
     /// <summary>How long an installer may run before it is killed, with every process it started.</summary>
     public static readonly TimeSpan InstallTimeout = TimeSpan.FromMinutes(20);

@@ -1,3 +1,5 @@
+using GpuDaemon.Devices;
+
 namespace GpuDaemon.Validation;
 
 /// <summary>What <c>gpudaemon validate</c> checks and how; bound from flags, environment and config file by the command line.</summary>
@@ -6,9 +8,9 @@ public sealed record ValidationOptions
     public string HostRoot { get; init; } = ValidationDefaults.HostRoot;
 
     /// <summary>The host's root as seen here; device nodes are looked for under its <c>dev/</c> (the device plugin's <c>--dev-root</c>).</summary>
-    public string DevRoot { get; init; } = "/";
+    public string DevRoot { get; init; } = HostRoots.Default;
 
-    public string DriverRoot { get; init; } = "/";
+    public string DriverRoot { get; init; } = HostRoots.Default;
 
     public DriverVersion? MinDriverVersion { get; init; }
 

@@ -95,6 +95,16 @@ public static class ScenarioReader
                 }
             }
 
+            if (gpu.Cuda is { ComputeProcesses: < 0 } negative)
+            {
+                throw Invalid(source, i, $"has cuda.computeProcesses {negative.ComputeProcesses}; it must be 0 or more");
+            }
+
+            if (gpu.Cuda?.ComputeMode is { } computeMode && !SimulatedComputeModes.Known.Contains(computeMode))
+            {
+                throw Invalid(source, i, $"has cuda.computeMode \"{Excerpt.Of(computeMode)}\"; known: {string.Join(", ", SimulatedComputeModes.Known)}");
+            }
+
             if (gpu.ComputeCapability is { } computeCapability && SimulatedComputeCapability.Parse(computeCapability) is null)
             {
                 throw Invalid(source, i, $"has computeCapability \"{Excerpt.Of(computeCapability)}\"; it must be major.minor, e.g. \"9.0\"");

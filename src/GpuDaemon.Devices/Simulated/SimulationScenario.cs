@@ -96,6 +96,22 @@ public sealed class SimulatedCuda
 
     /// <summary>The UUID CUDA reports, when it differs from the GPU's (NVML's) one.</summary>
     public string? Uuid { get; set; }
+
+    /// <summary>Compute processes (jobs) running on the GPU; with <see cref="ContextFails"/> the context fails for lack of memory, as on a GPU whose jobs hold it.</summary>
+    public int ComputeProcesses { get; set; }
+
+    /// <summary>The GPU's compute mode (<see cref="SimulatedComputeModes"/>); in exclusiveProcess with processes running, or prohibited, no context can be created.</summary>
+    public string? ComputeMode { get; set; }
+}
+
+/// <summary>The compute modes a scenario may give under <c>cuda.computeMode</c>.</summary>
+public static class SimulatedComputeModes
+{
+    public const string Default = "default";
+    public const string ExclusiveProcess = "exclusiveProcess";
+    public const string Prohibited = "prohibited";
+
+    public static readonly IReadOnlyList<string> Known = [Default, ExclusiveProcess, Prohibited];
 }
 
 /// <summary>Degradation readings as NVML would report them; a field left out is "not reported".</summary>

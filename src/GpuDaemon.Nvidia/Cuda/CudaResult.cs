@@ -8,6 +8,9 @@ internal enum CudaResult
     OutOfMemory = 2,
     NotInitialized = 3,
     Deinitialized = 4,
+
+    /// <summary>The GPU is in exclusive or prohibited compute mode and cannot take another context now.</summary>
+    DevicesUnavailable = 46,
     NoDevice = 100,
     InvalidDevice = 101,
     InvalidImage = 200,

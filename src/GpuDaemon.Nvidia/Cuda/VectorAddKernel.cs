@@ -2,7 +2,9 @@ namespace GpuDaemon.Nvidia.Cuda;
 
 /// <summary>
 /// The kernel the validator runs on every GPU: <c>c[i] = a[i] + b[i]</c> on 32-bit unsigned integers for
-/// <c>i &lt; n</c>, as PTX the driver compiles for whatever GPU it finds (PTX 7.0, sm_70 and newer).
+/// <c>i &lt; n</c>, as PTX the driver compiles for whatever GPU it finds. It declares the oldest ISA and target it
+/// needs, so every GPU a current driver supports runs it: PTX ISA 6.0 (CUDA 10.0 drivers and newer) for
+/// <c>sm_50</c>, i.e. Maxwell, Pascal, Volta and everything since. Every instruction in it dates from PTX 2.x.
 /// </summary>
 internal static class VectorAddKernel
 {
@@ -12,8 +14,8 @@ internal static class VectorAddKernel
     public const int BlockSize = 256;
 
     public const string Ptx = """
-        .version 7.0
-        .target sm_70
+        .version 6.0
+        .target sm_50
         .address_size 64
 
         .visible .entry vector_add_u32(

@@ -23,8 +23,8 @@ internal sealed record NvmlDegradation
 
     public NvmlClockEventReasons? ClockEventReasons { get; init; }
 
-    /// <summary>Calls that failed for a reason other than "not supported", as NVML words them.</summary>
-    public IReadOnlyList<string> Problems { get; init; } = [];
+    /// <summary>Calls that failed for a reason other than "not supported": which function, and NVML's words.</summary>
+    public IReadOnlyList<NvmlException> Problems { get; init; } = [];
 }
 
 /// <summary>Reads <see cref="NvmlDegradation"/> for one GPU handle.</summary>
@@ -32,7 +32,7 @@ internal sealed class NvmlDegradationReader(NvmlApi api)
 {
     public NvmlDegradation Read(nint handle)
     {
-        var problems = new List<string>();
+        var problems = new List<NvmlException>();
         T? Value<T>(NvmlStatus status, T value)
             where T : struct
         {
@@ -43,7 +43,7 @@ internal sealed class NvmlDegradationReader(NvmlApi api)
 
             if (!status.IsUnsupported)
             {
-                problems.Add(api.Error(status).Message);
+                problems.Add(api.Error(status));
             }
 
             return null;

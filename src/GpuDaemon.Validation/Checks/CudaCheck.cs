@@ -5,7 +5,9 @@ namespace GpuDaemon.Validation.Checks;
 
 /// <summary>
 /// The CUDA driver loads and starts, is new enough, and on every GPU it sees runs the vector-add kernel on a few MiB
-/// with every sum checked; each GPU's run is timed.
+/// with every sum checked; each GPU's run is timed. A GPU whose context or memory is refused (out of memory, devices
+/// unavailable) while NVML says jobs hold it (compute processes, or an exclusive or prohibited compute mode) is busy,
+/// not broken: it warns "not tested" instead of failing the stage.
 /// </summary>
 internal sealed class CudaCheck : IValidationCheck
 {
@@ -14,6 +16,9 @@ internal sealed class CudaCheck : IValidationCheck
 
     private const string GpuRemedy =
         "check the GPU with nvidia-smi and dmesg (Xid errors) on the node; a GPU that computes wrong results or keeps failing needs a reset, a reboot or a repair";
+
+    private const string BusyRemedy =
+        "jobs hold these GPUs (validate runs while pods may use them); the CUDA driver started, and a busy GPU is tested by the next validate that finds it free";
 
     public string Name => CheckNames.Cuda;
 
@@ -46,6 +51,7 @@ internal sealed class CudaCheck : IValidationCheck
 
         var sums = new uint[n];
         var failures = new List<string>();
+        var busy = new List<string>();
         var times = new List<TimeSpan>();
         foreach (var gpu in cuda.Gpus)
         {
@@ -57,7 +63,15 @@ internal sealed class CudaCheck : IValidationCheck
             }
             catch (Targets.ValidationStepException ex)
             {
-                failures.Add(ex.Message);
+                if (ex.MayMeanBusy && BusyReason(context, gpu) is { } reason)
+                {
+                    busy.Add(string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Ordinal} ({gpu.Uuid}): busy: {reason}, not tested"));
+                }
+                else
+                {
+                    failures.Add(ex.Message);
+                }
+
                 continue;
             }
 
@@ -86,7 +100,29 @@ internal sealed class CudaCheck : IValidationCheck
             return CheckOutcome.Fail(string.Join("; ", failures.Take(MaxNamedFailures)) + more, GpuRemedy);
         }
 
-        return CheckOutcome.Ok(string.Create(CultureInfo.InvariantCulture,
-            $"CUDA {cuda.VersionText}: vector add of {ByteSizes.Format((long)n * sizeof(uint))} checked on {cuda.Gpus.Count} GPUs in {times.Min().TotalMilliseconds:0.#}-{times.Max().TotalMilliseconds:0.#} ms each, libcuda from {cuda.LibraryPath}"));
+        var tested = times.Count == 0
+            ? $"CUDA {cuda.VersionText} started; no GPU was free to test"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"CUDA {cuda.VersionText}: vector add of {ByteSizes.Format((long)n * sizeof(uint))} checked on {times.Count} GPUs in {times.Min().TotalMilliseconds:0.#}-{times.Max().TotalMilliseconds:0.#} ms each, libcuda from {cuda.LibraryPath}");
+        if (busy.Count > 0)
+        {
+            var more = busy.Count > MaxNamedFailures ? string.Create(CultureInfo.InvariantCulture, $"; and {busy.Count - MaxNamedFailures} more busy GPUs") : string.Empty;
+            return new CheckOutcome(CheckResult.Warn, $"{tested}; {string.Join("; ", busy.Take(MaxNamedFailures))}{more}", BusyRemedy);
+        }
+
+        return CheckOutcome.Ok(tested);
+    }
+
+    /// <summary>Why a GPU whose context or memory was refused is held by jobs; null when NVML says it is not, so the failure stands.</summary>
+    private static string? BusyReason(ValidationContext context, Targets.CudaGpu gpu)
+    {
+        var managed = context.Management?.Gpus.FirstOrDefault(g => string.Equals(g.Uuid, gpu.Uuid, StringComparison.OrdinalIgnoreCase));
+        if (managed is null)
+        {
+            return null;
+        }
+
+        var use = context.Target.ReadComputeUse(managed);
+        return use.IsBusy ? use.Describe() : null;
     }
 }

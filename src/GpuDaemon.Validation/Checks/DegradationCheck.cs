@@ -5,10 +5,14 @@ namespace GpuDaemon.Validation.Checks;
 
 /// <summary>
 /// One sign of a GPU that works but is degraded, looked at on every GPU. It warns, or fails when the check is strict
-/// (<c>--strict</c>, or named in <c>--strict-checks</c>). A reading a GPU does not report is no finding.
+/// (<c>--strict</c>, or named in <c>--strict-checks</c>). A reading a GPU does not report is no finding; a reading
+/// NVML failed to take for another reason (an error, a lost GPU) warns the same way, since a hidden fault may be there.
 /// </summary>
 internal sealed class DegradationCheck(string name, string healthy, string remedy, Func<GpuDegradation, bool> reported, Func<GpuDegradation, string?> finding) : IValidationCheck
 {
+    private const string UnreadableRemedy =
+        "NVML could not read it for a reason other than \"not supported\": check the GPU with nvidia-smi -q and dmesg (Xid errors) on the node";
+
     public string Name => name;
 
     public ValidationStage Stage => ValidationStage.Degradation;
@@ -55,6 +59,7 @@ internal sealed class DegradationCheck(string name, string healthy, string remed
     {
         var readings = context.Degradation;
         var findings = new List<string>();
+        var unreadable = new List<string>();
         var reporting = 0;
         foreach (var gpu in context.RequireManagement.Gpus)
         {
@@ -68,12 +73,17 @@ internal sealed class DegradationCheck(string name, string healthy, string remed
             {
                 findings.Add(string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Index} ({gpu.Uuid}): {found}"));
             }
+
+            foreach (var problem in reading.Problems.Where(p => p.Check == name))
+            {
+                unreadable.Add(string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Index} ({gpu.Uuid}): cannot read it: {problem.Detail}"));
+            }
         }
 
-        if (findings.Count > 0)
+        if (findings.Count > 0 || unreadable.Count > 0)
         {
             var result = context.Options.IsStrict(name) ? CheckResult.Fail : CheckResult.Warn;
-            return new CheckOutcome(result, string.Join("; ", findings), remedy);
+            return new CheckOutcome(result, string.Join("; ", findings.Concat(unreadable)), findings.Count > 0 ? remedy : UnreadableRemedy);
         }
 
         return reporting == 0

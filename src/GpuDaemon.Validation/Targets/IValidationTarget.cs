@@ -30,6 +30,9 @@ internal interface IValidationTarget : IDisposable
 
     /// <summary>Signs of degradation on one GPU; a value the GPU does not report is null.</summary>
     GpuDegradation ReadDegradation(ManagedGpu gpu);
+
+    /// <summary>Whether jobs hold the GPU: its compute mode and its running compute processes, as far as they are reported.</summary>
+    GpuComputeUse ReadComputeUse(ManagedGpu gpu);
 }
 
 internal sealed record KernelModuleState(bool Loaded, string Detail);
@@ -70,8 +73,40 @@ internal sealed record GpuDegradation
     /// <summary>Active slowdown reasons by name (hwSlowdown, hwThermalSlowdown, ...); null when not reported.</summary>
     public IReadOnlyList<string>? ClockSlowdownReasons { get; init; }
 
-    /// <summary>Readings that failed for a reason other than "not supported".</summary>
-    public IReadOnlyList<string> Problems { get; init; } = [];
+    /// <summary>Readings that failed for a reason other than "not supported", each under the degradation check it feeds.</summary>
+    public IReadOnlyList<ReadingProblem> Problems { get; init; } = [];
+}
+
+/// <summary>A degradation reading that could not be taken: the check it feeds (<see cref="DegradationChecks"/>) and why.</summary>
+internal sealed record ReadingProblem(string Check, string Detail);
+
+/// <summary>
+/// Who uses a GPU for compute: <see cref="ExclusiveMode"/> names a compute mode that lets no second process in
+/// (<c>exclusive-process</c>, <c>prohibited</c>), null otherwise; <see cref="Processes"/> is null when not reported.
+/// </summary>
+internal sealed record GpuComputeUse(string? ExclusiveMode, int? Processes)
+{
+    public static GpuComputeUse Unknown { get; } = new(null, null);
+
+    /// <summary>A job holds the GPU, or its mode keeps the validator out.</summary>
+    public bool IsBusy => ExclusiveMode is not null || Processes > 0;
+
+    /// <summary>Why it is busy, e.g. "2 compute processes, exclusive-process mode".</summary>
+    public string Describe()
+    {
+        var parts = new List<string>(2);
+        if (Processes > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Processes} compute {(Processes == 1 ? "process" : "processes")}"));
+        }
+
+        if (ExclusiveMode is not null)
+        {
+            parts.Add($"{ExclusiveMode} mode");
+        }
+
+        return string.Join(", ", parts);
+    }
 }
 
 /// <summary>A step of a check that could not be done: the one-line detail and what to try.</summary>
@@ -102,4 +137,10 @@ internal sealed class ValidationStepException : Exception
 
     /// <summary>What to try; empty when the message already says it.</summary>
     public string Remedy { get; }
+
+    /// <summary>
+    /// The step failed the way a GPU held by another process fails (out of memory, or no context allowed while
+    /// creating a context or allocating), so the GPU may be busy rather than broken.
+    /// </summary>
+    public bool MayMeanBusy { get; init; }
 }

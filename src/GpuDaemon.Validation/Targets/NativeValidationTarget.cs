@@ -137,10 +137,33 @@ internal sealed class NativeValidationTarget(NativeValidationSource source) : IV
         }
         catch (CudaException ex)
         {
+            var holdable = step is "create a context" or "allocate and copy memory";
             throw new ValidationStepException(
                 string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Ordinal} ({gpu.Uuid}): cannot {step}: {ex.Message}"),
-                CudaRemedy(ex.Code), ex);
+                CudaRemedy(ex.Code), ex)
+            {
+                MayMeanBusy = holdable && ex.Code is CudaResult.OutOfMemory or CudaResult.DevicesUnavailable,
+            };
         }
+    }
+
+    public GpuComputeUse ReadComputeUse(ManagedGpu gpu)
+    {
+        var api = _nvml ?? throw new InvalidOperationException("OpenManagement first");
+        string? exclusive = null;
+        if (api.DeviceGetComputeMode(gpu.Handle, out var mode).IsSuccess)
+        {
+            exclusive = mode switch
+            {
+                NvmlComputeMode.ExclusiveProcess => "exclusive-process",
+                NvmlComputeMode.ExclusiveThread => "exclusive-thread",
+                NvmlComputeMode.Prohibited => "prohibited",
+                _ => null,
+            };
+        }
+
+        int? processes = api.DeviceGetComputeRunningProcessCount(gpu.Handle, out var count).IsSuccess ? (int)count : null;
+        return new GpuComputeUse(exclusive, processes);
     }
 
     public GpuDegradation ReadDegradation(ManagedGpu gpu)
@@ -157,7 +180,7 @@ internal sealed class NativeValidationTarget(NativeValidationSource source) : IV
             VolatileUncorrectedEcc = (long?)reading.VolatileUncorrectedEcc,
             RetiredPagesPending = reading.RetiredPagesPending,
             ClockSlowdownReasons = reading.ClockEventReasons is { } reasons ? SlowdownNames(reasons) : null,
-            Problems = reading.Problems,
+            Problems = [.. reading.Problems.Select(p => new ReadingProblem(CheckFed(p.Function), p.Message))],
         };
     }
 
@@ -167,6 +190,16 @@ internal sealed class NativeValidationTarget(NativeValidationSource source) : IV
         _nvml?.Shutdown();
         _nvml = null;
     }
+
+    /// <summary>The degradation check an NVML call's reading feeds.</summary>
+    private static string CheckFed(string function) => function switch
+    {
+        "nvmlDeviceGetRemappedRows" => DegradationChecks.RowRemapping,
+        "nvmlDeviceGetTotalEccErrors" => DegradationChecks.UncorrectedEcc,
+        "nvmlDeviceGetRetiredPagesPendingStatus" => DegradationChecks.RetiredPages,
+        _ when function.StartsWith("nvmlDeviceGetCurrentClocks", StringComparison.Ordinal) => DegradationChecks.ClockSlowdown,
+        _ => DegradationChecks.PcieLink,
+    };
 
     private static List<string> SlowdownNames(NvmlClockEventReasons reasons)
     {

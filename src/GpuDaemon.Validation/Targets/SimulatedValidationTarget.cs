@@ -40,11 +40,30 @@ internal sealed class SimulatedValidationTarget(SimulationScenario scenario, str
     public void RunVectorAdd(CudaGpu gpu, uint[] a, uint[] b, uint[] sums)
     {
         var behaviour = scenario.Gpus[gpu.Ordinal].Cuda;
+        var failing = string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Ordinal} ({gpu.Uuid}): cannot create a context: cuCtxCreate_v2");
         if (behaviour?.ContextFails == true)
         {
+            // With jobs on the GPU the simulated failure is theirs: they hold its memory.
+            var held = behaviour.ComputeProcesses > 0;
             throw new ValidationStepException(
-                string.Create(CultureInfo.InvariantCulture, $"GPU {gpu.Ordinal} ({gpu.Uuid}): cannot create a context: cuCtxCreate_v2 failed (simulated: cuda.contextFails)"),
-                "check the GPU with nvidia-smi and dmesg (Xid errors) on the node; a GPU that keeps failing needs a reset or a reboot");
+                held
+                    ? string.Create(CultureInfo.InvariantCulture, $"{failing} returned CUDA_ERROR_OUT_OF_MEMORY (simulated: cuda.contextFails with {behaviour.ComputeProcesses} compute processes)")
+                    : $"{failing} failed (simulated: cuda.contextFails)",
+                "check the GPU with nvidia-smi and dmesg (Xid errors) on the node; a GPU that keeps failing needs a reset or a reboot")
+            {
+                MayMeanBusy = held,
+            };
+        }
+
+        if (behaviour?.ComputeMode == SimulatedComputeModes.Prohibited
+            || (behaviour?.ComputeMode == SimulatedComputeModes.ExclusiveProcess && behaviour.ComputeProcesses > 0))
+        {
+            throw new ValidationStepException(
+                $"{failing} returned CUDA_ERROR_DEVICES_UNAVAILABLE (simulated: cuda.computeMode {behaviour.ComputeMode})",
+                "the GPU's compute mode lets no other process in while its job runs")
+            {
+                MayMeanBusy = true,
+            };
         }
 
         for (var i = 0; i < a.Length; i++)
@@ -81,6 +100,18 @@ internal sealed class SimulatedValidationTarget(SimulationScenario scenario, str
             RetiredPagesPending = d.RetiredPagesPending,
             ClockSlowdownReasons = d.ClockEventReasons,
         };
+    }
+
+    public GpuComputeUse ReadComputeUse(ManagedGpu gpu)
+    {
+        var cuda = scenario.Gpus[gpu.Index].Cuda;
+        var exclusive = cuda?.ComputeMode switch
+        {
+            SimulatedComputeModes.ExclusiveProcess => "exclusive-process",
+            SimulatedComputeModes.Prohibited => "prohibited",
+            _ => null,
+        };
+        return new GpuComputeUse(exclusive, cuda?.ComputeProcesses ?? 0);
     }
 
     public void Dispose()

@@ -154,6 +154,80 @@ public sealed class ValidateNativeTests
     }
 
     [Fact]
+    public async Task Validate_ExclusiveGpuHeldByAJob_WarnsBusyNotTestedAndPasses()
+    {
+        using var node = new ValidationNode("gpu1.compute_mode = 3\ngpu1.compute_processes = 1\ngpu1.fail.cuCtxCreate_v2 = 46");
+
+        var result = await node.ValidateAsync();
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+        Assert.Matches($@"cuda\s+warn\s+\S+\s+CUDA 12\.4: vector add of 4 MiB checked on 1 GPUs .*; GPU 1 \({Gpu1}\): busy: 1 compute process, exclusive-process mode, not tested; jobs hold these GPUs", result.Output);
+        Assert.Equal(CheckNames.Cuda, node.ReadStatus(ValidationDefaults.CudaReadyFile)[StatusFiles.WarningsKey]);
+        Assert.True(File.Exists(node.StatusFile(ValidationDefaults.DriverReadyFile)));
+    }
+
+    [Fact]
+    public async Task Validate_OutOfMemoryOnGpuWithProcesses_WarnsBusy()
+    {
+        using var node = new ValidationNode("gpu0.compute_processes = 3\ngpu0.fail.cuMemAlloc_v2 = 2");
+
+        var result = await node.ValidateAsync();
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+        Assert.Contains($"GPU 0 ({Gpu0}): busy: 3 compute processes, not tested", result.Output, StringComparison.Ordinal);
+        Assert.True(node.HasStatusFiles);
+    }
+
+    [Fact]
+    public async Task Validate_EveryGpuBusy_WarnsThatNoneWasTested()
+    {
+        using var node = new ValidationNode("fail.cuCtxCreate_v2 = 46\ngpu0.compute_mode = 2\ngpu1.compute_mode = 2");
+
+        var result = await node.ValidateAsync();
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+        Assert.Contains("CUDA 12.4 started; no GPU was free to test; GPU 0 (", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"GPU 1 ({Gpu1}): busy: prohibited mode, not tested", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_BusyGpuFailingAnotherWay_StillFails()
+    {
+        // Jobs run on the GPU, but an error other than out-of-memory or devices-unavailable is the GPU's own.
+        using var node = new ValidationNode("gpu0.compute_processes = 2\ngpu0.fail.cuCtxCreate_v2 = 999");
+
+        var result = await node.ValidateAsync();
+
+        Assert.Equal(ExitCodes.CudaFailed, result.ExitCode);
+        Assert.Contains($"GPU 0 ({Gpu0}): cannot create a context: cuCtxCreate_v2 returned CUDA_ERROR_UNKNOWN", result.Output, StringComparison.Ordinal);
+        Assert.False(node.HasStatusFiles);
+    }
+
+    [Fact]
+    public async Task Validate_DevicesUnavailableOnIdleGpu_StillFails()
+    {
+        using var node = new ValidationNode("gpu1.fail.cuCtxCreate_v2 = 46");
+
+        var result = await node.ValidateAsync();
+
+        Assert.Equal(ExitCodes.CudaFailed, result.ExitCode);
+        Assert.Contains($"GPU 1 ({Gpu1}): cannot create a context: cuCtxCreate_v2 returned CUDA_ERROR_DEVICES_UNAVAILABLE", result.Output, StringComparison.Ordinal);
+        Assert.False(node.HasStatusFiles);
+    }
+
+    [Fact]
+    public async Task Validate_MaxwellAndPascalGpus_RunTheKernel()
+    {
+        // The stand-in refuses PTX whose .target is newer than the GPU, as the driver's JIT does.
+        using var node = new ValidationNode("gpu0.compute_capability = 5.2\ngpu1.compute_capability = 6.0");
+
+        var result = await node.ValidateAsync();
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+        Assert.Matches(@"cuda\s+ok\s+\S+\s+CUDA 12\.4: vector add of 4 MiB checked on 2 GPUs", result.Output);
+    }
+
+    [Fact]
     public async Task Validate_CudaInitFails_CudaExitCode()
     {
         using var node = new ValidationNode("fail.cuInit = 100");
@@ -270,6 +344,32 @@ public sealed class ValidateNativeTests
         Assert.True(result.ExitCode == ExitCodes.Ok, result.Output);
         Assert.Matches(@"pcie-link\s+ok\s+\S+\s+not reported by these GPUs", result.Output);
         Assert.Matches(@"retired-pages\s+ok\s+\S+\s+not reported by these GPUs", result.Output);
+    }
+
+    [Fact]
+    public async Task Validate_DegradationReadError_WarnsNamingTheCall()
+    {
+        using var node = new ValidationNode("gpu0.fail.nvmlDeviceGetRetiredPagesPendingStatus = 15");
+
+        var result = await node.ValidateAsync();
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+        Assert.Matches($@"retired-pages\s+warn\s+\S+\s+GPU 0 \({Gpu0}\): cannot read it: nvmlDeviceGetRetiredPagesPendingStatus returned NVML_ERROR_GPU_IS_LOST", result.Output);
+        Assert.Contains("nvidia-smi -q", result.Output, StringComparison.Ordinal);
+        Assert.Matches(@"ecc-uncorrected\s+ok", result.Output);
+        Assert.Equal(DegradationChecks.RetiredPages, node.ReadStatus(ValidationDefaults.CudaReadyFile)[StatusFiles.WarningsKey]);
+    }
+
+    [Fact]
+    public async Task Validate_DegradationReadErrorStrict_DegradationExitCodeAndNoFiles()
+    {
+        using var node = new ValidationNode("gpu1.fail.nvmlDeviceGetTotalEccErrors = 999");
+
+        var result = await node.ValidateAsync("--strict");
+
+        Assert.Equal(ExitCodes.DegradationFailed, result.ExitCode);
+        Assert.Contains($"not ready: ecc-uncorrected failed: GPU 1 ({Gpu1}): cannot read it: nvmlDeviceGetTotalEccErrors returned NVML_ERROR_UNKNOWN", result.Output, StringComparison.Ordinal);
+        Assert.False(node.HasStatusFiles);
     }
 
     [Fact]

@@ -68,6 +68,57 @@ public sealed class ValidateSimulatedTests
         }
     }
 
+    public static TheoryData<string, string> BusyGpus => new()
+    {
+        { "exclusive", "busy: 2 compute processes, exclusive-process mode, not tested" },
+        { "prohibited", "busy: prohibited mode, not tested" },
+        { "memory-held", "busy: 1 compute process, not tested" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BusyGpus))]
+    public async Task Validate_SimulatedBusyGpu_WarnsAndWritesStatusFiles(string busy, string message)
+    {
+        var (result, dir) = await ValidateAsync(
+            s => s.Gpus[1].Cuda = busy switch
+            {
+                "exclusive" => new SimulatedCuda { ComputeMode = SimulatedComputeModes.ExclusiveProcess, ComputeProcesses = 2 },
+                "prohibited" => new SimulatedCuda { ComputeMode = SimulatedComputeModes.Prohibited },
+                _ => new SimulatedCuda { ContextFails = true, ComputeProcesses = 1 },
+            },
+            "--strict");
+        using (dir)
+        {
+            Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+            Assert.Matches(@"cuda\s+warn\s+", result.Output);
+            Assert.Contains("GPU 1 (", result.Output, StringComparison.Ordinal);
+            Assert.Contains(message, result.Output, StringComparison.Ordinal);
+            Assert.Equal(CheckNames.Cuda, StatusFiles.Read(dir.File("v"), ValidationDefaults.CudaReadyFile)![StatusFiles.WarningsKey]);
+        }
+    }
+
+    [Fact]
+    public async Task Validate_SimulatedExclusiveIdleGpu_IsTested()
+    {
+        var (result, dir) = await ValidateAsync(s => s.Gpus[1].Cuda = new SimulatedCuda { ComputeMode = SimulatedComputeModes.ExclusiveProcess });
+        using (dir)
+        {
+            Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+            Assert.Matches(@"cuda\s+ok\s+\S+\s+CUDA \S+: vector add of 4 MiB checked on 2 GPUs", result.Output);
+        }
+    }
+
+    [Fact]
+    public async Task Validate_SimulatedUnknownComputeMode_DriverFailsNamingIt()
+    {
+        var (result, dir) = await ValidateAsync(s => s.Gpus[0].Cuda = new SimulatedCuda { ComputeMode = "shared" });
+        using (dir)
+        {
+            Assert.Equal(ExitCodes.DriverFailed, result.ExitCode);
+            Assert.Contains("has cuda.computeMode \"shared\"; known: default, exclusiveProcess, prohibited", result.Output, StringComparison.Ordinal);
+        }
+    }
+
     private static void Inject(SimulationScenario scenario, string fault)
     {
         var gpu = scenario.Gpus[1];

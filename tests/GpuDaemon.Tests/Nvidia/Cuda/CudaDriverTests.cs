@@ -64,6 +64,35 @@ public sealed class CudaDriverTests
     }
 
     [Fact]
+    public void LoadModule_PtxForNewerArchitecture_InvalidPtxAsTheJitAnswers()
+    {
+        using var driver = new StandInDriver("gpus = 1\ngpu0.compute_capability = 6.1");
+        var cuda = CudaDriver.Load(driver.Root);
+        cuda.Initialize();
+        using var context = cuda.CreateContext(cuda.GetDevice(0));
+
+        var error = Assert.Throws<CudaException>(() => context.LoadModule(VectorAddPtx.Replace(".target sm_50", ".target sm_70", StringComparison.Ordinal)));
+
+        Assert.Equal(CudaResult.InvalidPtx, error.Code);
+    }
+
+    [Theory]
+    [InlineData("5.0")] // Maxwell
+    [InlineData("6.1")] // Pascal
+    public void LoadModule_ShippedPtxOnOldestSupportedGpus_Loads(string computeCapability)
+    {
+        using var driver = new StandInDriver($"gpus = 1\ngpu0.compute_capability = {computeCapability}");
+        var cuda = CudaDriver.Load(driver.Root);
+        cuda.Initialize();
+        using var context = cuda.CreateContext(cuda.GetDevice(0));
+
+        using var module = context.LoadModule(VectorAddPtx);
+
+        Assert.Contains(".version 6.0\n", VectorAddPtx, StringComparison.Ordinal);
+        Assert.Contains(".target sm_50\n", VectorAddPtx, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Initialize_NoDevice_ThrowsCudaExceptionWithDriverNameAndText()
     {
         using var driver = new StandInDriver("fail.cuInit = 100");

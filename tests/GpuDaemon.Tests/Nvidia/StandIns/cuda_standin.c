@@ -21,6 +21,7 @@ enum {
     CUDA_ERROR_INVALID_VALUE = 1,
     CUDA_ERROR_OUT_OF_MEMORY = 2,
     CUDA_ERROR_NOT_INITIALIZED = 3,
+    CUDA_ERROR_DEVICES_UNAVAILABLE = 46,
     CUDA_ERROR_NO_DEVICE = 100,
     CUDA_ERROR_INVALID_DEVICE = 101,
     CUDA_ERROR_INVALID_CONTEXT = 201,
@@ -99,6 +100,7 @@ static const struct {
     {CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
     {CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
     {CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
+    {CUDA_ERROR_DEVICES_UNAVAILABLE, "CUDA_ERROR_DEVICES_UNAVAILABLE", "CUDA-capable device(s) is/are busy or unavailable"},
     {CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
     {CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
     {CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
@@ -267,6 +269,15 @@ SI_EXPORT CUresult cuModuleLoadData(module_t **module, const void *image)
     NEEDS_CONTEXT();
     if (module == NULL || image == NULL) return CUDA_ERROR_INVALID_VALUE;
     if (strstr((const char *)image, ".entry") == NULL) return CUDA_ERROR_INVALID_PTX;
+    {
+        /* As the driver's JIT does: PTX for a newer architecture than the context's GPU does not load. */
+        const char *target = strstr((const char *)image, ".target sm_");
+        int wanted = 0;
+        const si_gpu *g = &g_scenario.gpus[t_current->device];
+        if (target != NULL && sscanf(target, ".target sm_%d", &wanted) == 1 && wanted > g->cc_major * 10 + g->cc_minor) {
+            return CUDA_ERROR_INVALID_PTX;
+        }
+    }
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < MAX_MODULES; i++) {
         if (!g_modules[i].alive) {
@@ -338,6 +349,10 @@ SI_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes)
 {
     ENTRY();
     NEEDS_CONTEXT();
+    {
+        int failure = si_fail_code(&g_scenario, t_current->device, __func__); /* gpuN.fail.cuMemAlloc_v2: one GPU's memory is full */
+        if (failure) return failure;
+    }
     if (pointer == NULL || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < MAX_ALLOCATIONS; i++) {

@@ -459,6 +459,40 @@ SI_EXPORT nvmlReturn_t nvmlDeviceGetCurrentClocksEventReasons(void *device, unsi
     return NVML_SUCCESS;
 }
 
+SI_EXPORT nvmlReturn_t nvmlDeviceGetComputeMode(void *device, int *mode)
+{
+    DEVICE_ENTRY(device);
+    if (mode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *mode = (int)g->compute_mode;
+    return NVML_SUCCESS;
+}
+
+/* nvmlProcessInfo_t as the third version lays it out: pid, used memory, GPU and compute instance ids. */
+typedef struct {
+    unsigned pid;
+    unsigned long long used_gpu_memory;
+    unsigned gpu_instance_id, compute_instance_id;
+} process_info_v3_t;
+
+/* Answers the count with INSUFFICIENT_SIZE when the buffer is too small, as NVML does. */
+SI_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(void *device, unsigned *count, process_info_v3_t *infos)
+{
+    DEVICE_ENTRY(device);
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned running = g->compute_processes;
+    if (*count < running || (running > 0 && infos == NULL)) {
+        *count = running;
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    for (unsigned i = 0; i < running; i++) {
+        infos[i].pid = 4000 + i;
+        infos[i].used_gpu_memory = 1ULL << 30;
+        infos[i].gpu_instance_id = infos[i].compute_instance_id = 0xFFFFFFFFu;
+    }
+    *count = running;
+    return NVML_SUCCESS;
+}
+
 /* The older name of the same call; a scenario that fails the newer one (code 13) makes callers fall back here. */
 SI_EXPORT nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(void *device, unsigned long long *reasons)
 {

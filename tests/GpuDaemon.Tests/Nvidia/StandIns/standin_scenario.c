@@ -204,6 +204,8 @@ static int set_gpu_field(si_scenario *s, int index, const char *field, char *val
     if (strcmp(field, "gpm_graphics_pct") == 0) return parse_uint(value, &g->gpm_graphics_pct);
     if (strcmp(field, "gpm_tensor_pct") == 0) return parse_uint(value, &g->gpm_tensor_pct);
     if (strcmp(field, "gpm_dram_pct") == 0) return parse_uint(value, &g->gpm_dram_pct);
+    if (strcmp(field, "compute_mode") == 0) return parse_uint(value, &g->compute_mode);
+    if (strcmp(field, "compute_processes") == 0) return parse_uint(value, &g->compute_processes);
     if (strcmp(field, "compute_capability") == 0) {
         return sscanf(value, "%d.%d", &g->cc_major, &g->cc_minor) == 2 ? 0 : -1;
     }

@@ -57,6 +57,8 @@ typedef struct {
     unsigned memory_temp_c; /* 0: no memory sensor (the field answers NOT_SUPPORTED) */
     int gpm; /* GPU Performance Monitoring supported (Hopper and later) */
     unsigned gpm_graphics_pct, gpm_tensor_pct, gpm_dram_pct;
+    unsigned compute_mode; /* nvmlComputeMode_t: 0 default, 2 prohibited, 3 exclusive process */
+    unsigned compute_processes; /* compute processes running on the GPU */
 } si_gpu;
 
 typedef struct {
