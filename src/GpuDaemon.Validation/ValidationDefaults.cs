@@ -45,6 +45,12 @@ public static class ValidationDefaults
     /// <summary>The largest status file read (64 KiB); a real one is a few hundred bytes.</summary>
     public const int MaxStatusFileBytes = 64 * 1024;
 
+    /// <summary>The shell the install command runs through (<c>-c</c>); the default image has none, its installer variant does.</summary>
+    public const string InstallShell = "/bin/sh";
+
+    /// <summary>The image (Dockerfile target <c>installer</c>) that adds <see cref="InstallShell"/> to the binary, for <c>--install-command</c>.</summary>
+    public const string InstallerImage = "gpudaemon-installer";
+
     /// <summary>The longest line of installer output logged (2,000 characters); the rest of a longer line is cut.</summary>
     public const int MaxInstallerLineChars = 2000;
 }

@@ -27,6 +27,9 @@ public sealed record ValidationOptions
 
     public TimeSpan InstallTimeout { get; init; } = ValidationDefaults.InstallTimeout;
 
+    /// <summary>The shell <see cref="InstallCommand"/> runs through; not a flag (tests point it elsewhere).</summary>
+    public string InstallShell { get; init; } = ValidationDefaults.InstallShell;
+
     public string ValidationDir { get; init; } = ValidationDefaults.Directory;
 
     public bool Wait { get; init; }

@@ -20,7 +20,8 @@ public sealed class Validator(ValidationOptions options, ValidationSource source
 
     public async Task<ValidationOutcome> RunAsync(Action<WaitingNotice>? onWaiting, CancellationToken cancellationToken)
     {
-        foreach (var stale in StatusFiles.RemoveAll(options.ValidationDir))
+        ValidationDirectory.EnsureWritable(options.ValidationDir);
+        foreach (var stale in ValidationDirectory.Guard(options.ValidationDir, () => StatusFiles.RemoveAll(options.ValidationDir)))
         {
             Log.StaleRemoved(logger, stale);
         }
@@ -70,8 +71,8 @@ public sealed class Validator(ValidationOptions options, ValidationSource source
     {
         var waitStarted = timeProvider.GetTimestamp();
         var lockWait = Durations.Format(options.LockWait);
-        using var installLock = await InstallLock.AcquireAsync(options.ValidationDir, options.LockWait, timeProvider,
-            path => Log.LockBusy(logger, path, lockWait), cancellationToken);
+        using var installLock = await ValidationDirectory.GuardAsync(options.ValidationDir, () => InstallLock.AcquireAsync(options.ValidationDir, options.LockWait, timeProvider,
+            path => Log.LockBusy(logger, path, lockWait), cancellationToken));
         if (installLock is null)
         {
             var path = Path.Combine(options.ValidationDir, ValidationDefaults.InstallLockFile);
@@ -88,10 +89,12 @@ public sealed class Validator(ValidationOptions options, ValidationSource source
                 "not needed: the driver works now (another validator installed it, or it appeared)")), null);
         }
 
-        var result = await new DriverInstaller(command, options.InstallTimeout, timeProvider, logger).RunAsync(cancellationToken);
+        var result = await new DriverInstaller(command, options.InstallTimeout, timeProvider, logger, options.InstallShell).RunAsync(cancellationToken);
         if (!result.Succeeded)
         {
-            var remedy = result.TimedOut
+            var remedy = result.StartProblem is not null
+                ? $"--install-command needs {options.InstallShell}, which the default gpudaemon image leaves out: run the validate init container from the {ValidationDefaults.InstallerImage} image (Dockerfile target installer; the deploy/overlays/driver-installer overlay uses it)"
+                : result.TimedOut
                 ? "the installer ran past --install-timeout: raise the timeout if it was still working, or find where it hangs in the log above"
                 : "fix the install command (its output is in the log above) or install the driver by hand";
             return (again.With(new CheckReport(CheckNames.Install, ValidationStage.Install, CheckResult.Fail, result.Duration,
@@ -114,7 +117,7 @@ public sealed class Validator(ValidationOptions options, ValidationSource source
 
         if (verdict == ValidationVerdict.Passed)
         {
-            var files = StatusFiles.WriteReady(options.ValidationDir, report, timeProvider.GetUtcNow());
+            var files = ValidationDirectory.Guard(options.ValidationDir, () => StatusFiles.WriteReady(options.ValidationDir, report, timeProvider.GetUtcNow()));
             var written = string.Join(", ", files);
             Log.Passed(logger, written);
             var facts = report.Facts!;

@@ -41,7 +41,16 @@ internal static class ValidateCommand
             var clock = host.Services.GetRequiredService<TimeProvider>();
             var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GpuDaemon.Validate");
             var validator = new Validator(options, source, clock, logger);
-            var outcome = await validator.RunAsync(format == "table" ? notice => ValidationWriters.WriteWaiting(output, notice) : null, cancellationToken);
+            ValidationOutcome outcome;
+            try
+            {
+                outcome = await validator.RunAsync(format == "table" ? notice => ValidationWriters.WriteWaiting(output, notice) : null, cancellationToken);
+            }
+            catch (ValidationDirectoryException ex)
+            {
+                throw new UsageException(ex.Message, ex);
+            }
+
             var exitCode = ExitCode(outcome.Verdict);
             if (format == "json")
             {

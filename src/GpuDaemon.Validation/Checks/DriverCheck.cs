@@ -33,7 +33,7 @@ internal sealed class DriverCheck : IValidationCheck
             {
                 return CheckOutcome.Fail(
                     $"driver {management.DriverVersion} is older than --min-driver-version {minimum}",
-                    "upgrade the driver on the node (an --install-command runs only when no working driver is found), or lower --min-driver-version");
+                    "upgrade the driver on the node (an --install-command runs for a driver that is too old just as for a missing one), or lower --min-driver-version");
             }
         }
 

@@ -9,7 +9,12 @@ namespace GpuDaemon.Validation.Install;
 /// <summary>How an installer run ended.</summary>
 internal sealed record InstallResult(bool Succeeded, bool TimedOut, int? ExitCode, TimeSpan Duration, string? LastLine, TimeSpan Timeout)
 {
-    public string Describe() => TimedOut
+    /// <summary>Why the shell could not be started at all (it is not in this image); null when it started.</summary>
+    public string? StartProblem { get; init; }
+
+    public string Describe() => StartProblem is { } problem
+        ? $"could not start: {problem}"
+        : TimedOut
         ? $"was killed, with what it started, at its timeout of {Durations.Format(Timeout)}"
         : string.Create(CultureInfo.InvariantCulture, $"exited with code {ExitCode} after {Durations.Format(Duration)}")
             + (LastLine is { Length: > 0 } line ? $"; its last line: {Excerpt.Of(line)}" : string.Empty);
@@ -20,9 +25,8 @@ internal sealed record InstallResult(bool Succeeded, bool TimedOut, int? ExitCod
 /// line (each line cut at <see cref="ValidationDefaults.MaxInstallerLineChars"/>), killed with every process it
 /// started when it outlives its timeout.
 /// </summary>
-internal sealed class DriverInstaller(string command, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
+internal sealed class DriverInstaller(string command, TimeSpan timeout, TimeProvider timeProvider, ILogger logger, string shell = ValidationDefaults.InstallShell)
 {
-    public const string Shell = "/bin/sh";
 
     /// <summary>How long the rest of the output is read after the command exits (5 s).</summary>
     public static readonly TimeSpan OutputDrainLimit = TimeSpan.FromSeconds(5);
@@ -31,7 +35,7 @@ internal sealed class DriverInstaller(string command, TimeSpan timeout, TimeProv
     {
         var limit = Durations.Format(timeout);
         Log.InstallStarting(logger, command, limit);
-        var start = new ProcessStartInfo(Shell)
+        var start = new ProcessStartInfo(shell)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,7 +45,21 @@ internal sealed class DriverInstaller(string command, TimeSpan timeout, TimeProv
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(command);
         var started = timeProvider.GetTimestamp();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{Shell} did not start");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException($"{shell} did not start");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            var missing = File.Exists(shell) ? ex.Message.ReplaceLineEndings(" ") : $"{shell} does not exist in this image";
+            var failed = new InstallResult(false, false, null, timeProvider.GetElapsedTime(started), null, timeout) { StartProblem = missing };
+            var why = failed.Describe();
+            Log.InstallFinished(logger, why);
+            return failed;
+        }
+
+        using var owned = process;
         process.StandardInput.Close();
         string? lastLine = null;
         var output = PumpAsync(process.StandardOutput, line =>

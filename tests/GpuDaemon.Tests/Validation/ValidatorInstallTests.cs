@@ -28,6 +28,69 @@ public sealed class ValidatorInstallTests
     }
 
     [Fact]
+    public async Task RunAsync_ImageWithoutShell_InstallExitCodeNamesTheInstallerImage()
+    {
+        using var node = new ValidationNode();
+        node.UnloadModule();
+        var shell = node.Scratch("no-such-shell");
+        var validator = new Validator(node.Options(new ValidationOptions { InstallCommand = node.InstallCommand(), InstallShell = shell }), node.Source, TimeProvider.System, new RecordingLogger());
+
+        var outcome = await validator.RunAsync(null, CancellationToken.None);
+
+        Assert.Equal(ValidationVerdict.InstallFailed, outcome.Verdict);
+        Assert.Equal(ExitCodes.InstallFailed, GpuDaemon.Cli.Commands.ValidateCommand.ExitCode(outcome.Verdict));
+        Assert.StartsWith("not ready: install failed: the installer (", outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains(
+            $") could not start: {shell} does not exist in this image; --install-command needs {shell}, which the default gpudaemon image leaves out: run the validate init container from the {ValidationDefaults.InstallerImage} image (Dockerfile target installer; the deploy/overlays/driver-installer overlay uses it)",
+            outcome.Summary,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', outcome.Summary);
+        Assert.False(node.HasStatusFiles);
+    }
+
+    [Fact]
+    public async Task Validate_ValidationDirBlockedByAFile_OneLineUsageErrorSayingMountReadWrite()
+    {
+        using var node = new ValidationNode();
+        var blocker = node.Scratch("not-a-directory");
+        File.WriteAllText(blocker, string.Empty);
+        var dir = Path.Combine(blocker, "validations");
+
+        var result = await CliRunner.RunAsync(["validate", "--driver-root", node.Driver.Root, "--host-root", node.HostRoot, "--dev-root", node.DevRoot, "--validation-dir", dir, "--log-level", "none"]);
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        var line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"gpudaemon: cannot write to --validation-dir {dir} (", line, StringComparison.Ordinal);
+        Assert.Contains("mount it read-write", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("unexpected", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_DriverTooOldWithInstaller_RunsItAndPassesOnTheNewDriver()
+    {
+        using var node = new ValidationNode();
+        var scenario = Path.Combine(node.Driver.LibraryFolder, "standin-scenario.txt");
+
+        var result = await node.ValidateAsync("--min-driver-version", "560", "--install-command", $"printf '\\ndriver = 560.35.03\\n' >> '{scenario}' && echo upgraded");
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Output + result.Error);
+        Assert.Matches(@"install\s+ok\s+\S+\s+the installer \(.*\) exited with code 0", result.Output);
+        Assert.Equal("560.35.03", node.ReadStatus(ValidationDefaults.DriverReadyFile)[StatusFiles.DriverVersionKey]);
+    }
+
+    [Fact]
+    public async Task Validate_DriverTooOldWithoutInstaller_RemedySaysTheInstallerWouldRun()
+    {
+        using var node = new ValidationNode();
+
+        var result = await node.ValidateAsync("--min-driver-version", "560");
+
+        Assert.Equal(ExitCodes.DriverFailed, result.ExitCode);
+        Assert.Contains("an --install-command runs for a driver that is too old just as for a missing one", result.Output, StringComparison.Ordinal);
+        Assert.False(node.HasStatusFiles);
+    }
+
+    [Fact]
     public async Task Validate_WorkingDriverWithInstaller_NeverRunsIt()
     {
         using var node = new ValidationNode();
