@@ -28,6 +28,9 @@ public sealed record CheckReport(string Name, ValidationStage Stage, CheckResult
 {
     /// <summary>The detail and, when there is one, what to try, as one line.</summary>
     public string Line => Remedy is null ? Detail : $"{Detail}; {Remedy}";
+
+    /// <summary>A failure that trying again in this process cannot mend; <c>--wait</c> ends on it instead of retrying.</summary>
+    public bool NeedsNewProcess { get; init; }
 }
 
 /// <summary>What the checks learnt about the node, written to the status files when they pass.</summary>

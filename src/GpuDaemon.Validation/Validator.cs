@@ -44,7 +44,7 @@ public sealed class Validator(ValidationOptions options, ValidationSource source
                 report = afterInstall;
             }
 
-            if (report.Passed || !options.Wait)
+            if (report.Passed || !options.Wait || report.FirstFailure?.NeedsNewProcess == true)
             {
                 return Finish(report, VerdictOf(report));
             }

@@ -45,6 +45,7 @@ internal sealed class ValidationRun(ValidationOptions options, TimeProvider time
 
             var started = timeProvider.GetTimestamp();
             CheckOutcome outcome;
+            var needsNewProcess = false;
             try
             {
                 outcome = check.Run(context);
@@ -52,9 +53,13 @@ internal sealed class ValidationRun(ValidationOptions options, TimeProvider time
             catch (ValidationStepException ex)
             {
                 outcome = new CheckOutcome(CheckResult.Fail, ex.Message, ex.Remedy.Length > 0 ? ex.Remedy : null);
+                needsNewProcess = ex.NeedsNewProcess;
             }
 
-            var report = new CheckReport(check.Name, check.Stage, outcome.Result, timeProvider.GetElapsedTime(started), outcome.Detail, outcome.Remedy);
+            var report = new CheckReport(check.Name, check.Stage, outcome.Result, timeProvider.GetElapsedTime(started), outcome.Detail, outcome.Remedy)
+            {
+                NeedsNewProcess = needsNewProcess,
+            };
             var line = report.Line;
             Log.CheckDone(logger, report.Name, report.Result, line);
             reports.Add(report);

@@ -143,4 +143,7 @@ internal sealed class ValidationStepException : Exception
     /// creating a context or allocating), so the GPU may be busy rather than broken.
     /// </summary>
     public bool MayMeanBusy { get; init; }
+
+    /// <summary>Trying again in this process cannot help (the CUDA driver keeps a failed <c>cuInit</c> for the life of the process).</summary>
+    public bool NeedsNewProcess { get; init; }
 }

@@ -105,7 +105,14 @@ internal sealed class NativeValidationTarget(NativeValidationSource source) : IV
         }
         catch (CudaException ex)
         {
-            throw new ValidationStepException($"the CUDA driver did not start: {ex.Message}", CudaRemedy(ex.Code), ex);
+            var sticky = ex.Function == "cuInit";
+            throw new ValidationStepException(
+                $"the CUDA driver did not start: {ex.Message}",
+                sticky ? CudaRemedy(ex.Code) + "; the CUDA driver keeps a failed cuInit for the life of the process, so --wait does not retry it: the kubelet restarts the init container to try again" : CudaRemedy(ex.Code),
+                ex)
+            {
+                NeedsNewProcess = sticky,
+            };
         }
     }
 

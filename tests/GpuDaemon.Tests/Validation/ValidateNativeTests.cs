@@ -236,6 +236,21 @@ public sealed class ValidateNativeTests
 
         Assert.Equal(ExitCodes.CudaFailed, result.ExitCode);
         Assert.Contains("the CUDA driver did not start: cuInit returned CUDA_ERROR_NO_DEVICE", result.Output, StringComparison.Ordinal);
+        Assert.False(node.HasStatusFiles);
+    }
+
+    [Fact]
+    public async Task Validate_LibcudaMissing_CudaExitCodeNamesTheLibrary()
+    {
+        using var node = new ValidationNode();
+        File.Delete(Path.Combine(node.Driver.LibraryFolder, "libcuda.so.1"));
+
+        var result = await node.ValidateAsync();
+
+        Assert.Equal(ExitCodes.CudaFailed, result.ExitCode);
+        Assert.Matches(@"driver\s+ok", result.Output);
+        Assert.Contains("not ready: cuda failed: cannot load the CUDA driver: libcuda.so.1", result.Output, StringComparison.Ordinal);
+        Assert.False(node.HasStatusFiles);
     }
 
     [Fact]

@@ -42,6 +42,7 @@ public sealed class ValidateSimulatedTests
             Assert.True(result.ExitCode == exitCode, result.Output + result.Error);
             Assert.Contains(message, result.Output, StringComparison.Ordinal);
             Assert.False(File.Exists(Path.Combine(dir.File("v"), ValidationDefaults.DriverReadyFile)));
+            Assert.False(File.Exists(Path.Combine(dir.File("v"), ValidationDefaults.CudaReadyFile)));
         }
     }
 

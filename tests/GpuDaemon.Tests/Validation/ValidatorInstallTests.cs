@@ -164,6 +164,11 @@ public sealed class ValidatorInstallTests
         Assert.Single(installs, i => i.Result == CheckResult.Ok);
         Assert.Single(installs, i => i.Result == CheckResult.Skipped && i.Detail.StartsWith("not needed: the driver works now", StringComparison.Ordinal));
         Assert.Single(loggers, l => l.Count(11014) == 1); // the loser said it waits for the lock
+        Assert.All(outcomes, o => Assert.Equal(ExitCodes.Ok, GpuDaemon.Cli.Commands.ValidateCommand.ExitCode(o.Verdict)));
+        Assert.All(outcomes, o => Assert.Equal([node.StatusFile(ValidationDefaults.DriverReadyFile), node.StatusFile(ValidationDefaults.CudaReadyFile)], o.StatusFiles));
+        Assert.Equal("550.127.05", node.ReadStatus(ValidationDefaults.DriverReadyFile)[StatusFiles.DriverVersionKey]);
+        Assert.Equal("12.4", node.ReadStatus(ValidationDefaults.CudaReadyFile)[StatusFiles.CudaVersionKey]);
+        Assert.Empty(Directory.GetFiles(node.ValidationDir, "*.tmp")); // no half-written file left by either
     }
 
     private static bool IsRunning(int pid)
