@@ -21,12 +21,28 @@ public sealed class ManifestTests
 {
     public const string Namespace = "gpudaemon";
     public const string GpuPresentLabel = NodeLabelKeys.GpuPresent;
+    public const string PciNvidiaLabel = "feature.node.kubernetes.io/pci-10de.present";
     public const string DriverInstaller = "overlays/driver-installer";
     public const string Simulated = "overlays/simulated";
     public const string GpuOperator = "overlays/gpu-operator";
     public const string PrometheusOperator = "overlays/prometheus-operator";
 
-    public static TheoryData<string> Kustomizations => new() { "base", Simulated, GpuOperator, DriverInstaller, PrometheusOperator };
+    /// <summary>Every kustomization the tests render: the base and each folder under deploy/overlays (a test holds the two equal).</summary>
+    public static readonly string[] Folders = ["base", Simulated, GpuOperator, DriverInstaller, PrometheusOperator];
+
+    public static TheoryData<string> Kustomizations
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var folder in Folders)
+            {
+                data.Add(folder);
+            }
+
+            return data;
+        }
+    }
 
     /// <summary>The executable inside the image: the Dockerfile's ENTRYPOINT.</summary>
     public static string ImageEntryPoint => DockerfileTests.EntryPoint();
@@ -237,7 +253,10 @@ public sealed class ManifestTests
             return;
         }
 
-        Assert.Equal("true", Str(pod, "nodeSelector." + GpuPresentLabel.Replace(".", "\\.", StringComparison.Ordinal)));
+        // A driver-less node has no nvidia.com/gpu.present yet: the installer selects NFD's PCI vendor label.
+        var selector = Map(pod, "nodeSelector");
+        Assert.Equal(folder == DriverInstaller ? PciNvidiaLabel : GpuPresentLabel, Assert.Single(selector.Children).Key.ToString());
+        Assert.Equal("true", Assert.Single(selector.Children).Value.ToString());
         Assert.Equal("nvidia", Str(pod, "runtimeClassName"));
         var serve = Seq(pod, "containers")[0];
         Assert.Equal("all", EnvValue(serve, "NVIDIA_VISIBLE_DEVICES"));
@@ -267,10 +286,18 @@ public sealed class ManifestTests
 
         var install = Effective(init, "install-command", string.Empty);
         Assert.StartsWith("chroot /host ", install, StringComparison.Ordinal);
-        foreach (var root in new[] { "host-root", DevicePluginFlags.DevRoot, GpuBackendOptions.DriverRootSetting })
+        foreach (var root in new[] { "host-root", GpuBackendOptions.DriverRootSetting })
         {
             Assert.Equal("/host", Effective(init, root, "/"));
         }
+
+        // NVML and CUDA open the device nodes the install creates at /dev: the host's /dev, not the container's own.
+        Assert.Equal("/", Effective(init, DevicePluginFlags.DevRoot, "/"));
+        var dev = Mount(init, "/dev");
+        Assert.Equal("/dev", Str(Volume(pod, Str(dev, "name")), "hostPath.path"));
+        Assert.Equal("HostToContainer", Str(dev, "mountPropagation"));
+        Assert.DoesNotContain(Seq(serve, "volumeMounts"), m => Str(m, "mountPath") == "/dev");
+        Assert.Contains("and the host's `/dev` at `/dev`", File.ReadAllText(RepoFiles.Path("docs/validate.md")), StringComparison.Ordinal);
 
         Assert.Equal("/", Str(Volume(pod, Str(Mount(init, "/host"), "name")), "hostPath.path"));
         Assert.DoesNotContain(Seq(init, "env"), e => Str(e, "name") == "NVIDIA_VISIBLE_DEVICES");
@@ -299,6 +326,37 @@ public sealed class ManifestTests
         var endpoint = Assert.Single(Seq(monitor, "spec.endpoints"));
         Assert.Equal(Str(Seq(service, "spec.ports")[0], "name"), Str(endpoint, "port"));
         Assert.Equal(MetricsPaths.Metrics, Str(endpoint, "path"));
+    }
+
+    [Fact]
+    public void Kustomizations_OverlayList_EqualsTheFoldersUnderDeployOverlays()
+    {
+        var folders = Directory.GetDirectories(RepoFiles.Path("deploy/overlays")).Select(d => "overlays/" + Path.GetFileName(d)).Order(StringComparer.Ordinal);
+        var tested = Folders.Where(f => f != "base").Order(StringComparer.Ordinal);
+        Assert.Equal(folders, tested);
+    }
+
+    [KubectlFact]
+    public void ReadmeNodePoolPatch_OverTheBase_SelectsOnlyTheCloudPool()
+    {
+        var readme = File.ReadAllText(RepoFiles.Path("README.md"));
+        var section = readme[readme.IndexOf("**Target a node pool.**", StringComparison.Ordinal)..readme.IndexOf("**Upgrade.**", StringComparison.Ordinal)];
+        var blocks = System.Text.RegularExpressions.Regex.Matches(section, "```yaml\n(?<body>.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.Equal(2, blocks.Count);
+
+        using var temp = new TempDirectory();
+        var overlay = Path.Combine(temp.Path, "overlays", "my-pool");
+        Directory.CreateDirectory(overlay);
+        // kustomize refuses an absolute base: point the README's ../../base at the repository's, relative to the overlay.
+        var kustomization = blocks[0].Groups["body"].Value.Replace("../../base", Path.GetRelativePath(overlay, RepoFiles.Path("deploy/base")), StringComparison.Ordinal);
+        Assert.NotEqual(blocks[0].Groups["body"].Value, kustomization);
+        File.WriteAllText(Path.Combine(overlay, "kustomization.yaml"), kustomization);
+        File.WriteAllText(Path.Combine(overlay, "node-pool.yaml"), blocks[1].Groups["body"].Value);
+
+        var selector = Map(PodSpec(Kustomize.Render(overlay)), "nodeSelector");
+        var only = Assert.Single(selector.Children);
+        Assert.Equal("cloud.google.com/gke-accelerator", only.Key.ToString());
+        Assert.Equal("nvidia-tesla-t4", only.Value.ToString());
     }
 
     // --- helpers over the rendered objects ---------------------------------------------------------------

@@ -257,6 +257,22 @@ public sealed class NodeLabelCalculatorTests
         Assert.Contains(labels.Warnings, w => w.Contains("exceed", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Calculate_ManyMigProfiles_DropsPerProfileKeysBeforeNodeWideOnes()
+    {
+        var profiles = Enumerable.Range(1, 40).Select(i => $"{i}g.{i}gb").ToArray();
+        var inventory = Gpus.Inventory(1, s => Gpus.EnableMig(s.Gpus[0], profiles));
+
+        var labels = Calculate(inventory, new PluginOptions { MigStrategy = MigStrategy.Mixed });
+
+        Assert.Equal("true", labels.Find(NodeLabelKeys.MigCapable));
+        Assert.Equal("mixed", labels.Find(NodeLabelKeys.MigStrategy));
+        Assert.Equal("true", labels.Find(NodeLabelKeys.GpuPresent));
+        var keys = labels.Labels.Select(l => l.Key).ToList();
+        Assert.Equal(keys.Order(StringComparer.Ordinal), keys);
+        Assert.Contains(keys, k => k.StartsWith(NodeLabelKeys.MigProfilePrefix, StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(7, 0, "volta")]
     [InlineData(7, 5, "turing")]
