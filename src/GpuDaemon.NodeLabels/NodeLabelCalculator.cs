@@ -70,6 +70,9 @@ internal static class NodeLabelCalculator
             labels[NodeLabelKeys.DriverMinor] = minor;
             labels[NodeLabelKeys.DriverRevision] = revision;
             labels[NodeLabelKeys.DriverFull] = driver.Version.Trim();
+            labels[NodeLabelKeys.LegacyDriverMajor] = major;
+            labels[NodeLabelKeys.LegacyDriverMinor] = minor;
+            labels[NodeLabelKeys.LegacyDriverRevision] = revision;
         }
         else if (driver.Version.Length > 0)
         {
@@ -81,6 +84,8 @@ internal static class NodeLabelCalculator
             labels[NodeLabelKeys.RuntimeMajor] = cudaMajor;
             labels[NodeLabelKeys.RuntimeMinor] = cudaMinor;
             labels[NodeLabelKeys.RuntimeFull] = cudaMajor + "." + cudaMinor;
+            labels[NodeLabelKeys.LegacyRuntimeMajor] = cudaMajor;
+            labels[NodeLabelKeys.LegacyRuntimeMinor] = cudaMinor;
         }
     }
 

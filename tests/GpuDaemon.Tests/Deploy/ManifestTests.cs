@@ -359,6 +359,63 @@ public sealed class ManifestTests
         Assert.Equal("nvidia-tesla-t4", only.Value.ToString());
     }
 
+    [KubectlFact]
+    public void Resources_ServeMemoryRequest_AtLeastTheWholeAgentResidentSetBenchmarked()
+    {
+        var benchmarks = File.ReadAllText(RepoFiles.Path("docs/benchmarks.md"));
+        var row = System.Text.RegularExpressions.Regex.Match(benchmarks, @"^\| Resident memory, whole agent[^|]*\| [^|(]*\((?<mib>[0-9.]+) MiB", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.True(row.Success, "docs/benchmarks.md has no 'Resident memory, whole agent' row with a MiB figure");
+        var measuredMiB = double.Parse(row.Groups["mib"].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        var serve = Seq(PodSpec(Kustomize.Render("base")), "containers")[0];
+        var requestMiB = MebiBytes(Str(serve, "resources.requests.memory"));
+        Assert.True(requestMiB >= measuredMiB, $"serve requests {requestMiB} MiB, below the {measuredMiB} MiB the whole agent holds in docs/benchmarks.md");
+        Assert.True(MebiBytes(Str(serve, "resources.limits.memory")) > requestMiB);
+    }
+
+    [KubectlFact]
+    public void DeployDoc_ResourcesTable_EqualsTheRenderedManifests()
+    {
+        var doc = File.ReadAllText(RepoFiles.Path("docs/deploy.md"));
+        var rows = new List<(string Name, YamlMappingNode Container)>();
+        var basePod = PodSpec(Kustomize.Render("base"));
+        rows.Add(("validate", Seq(basePod, "initContainers")[0]));
+        rows.Add(("serve", Seq(basePod, "containers")[0]));
+        rows.Add(("validate (driver-installer)", Seq(PodSpec(Kustomize.Render(DriverInstaller)), "initContainers")[0]));
+
+        foreach (var (name, container) in rows)
+        {
+            var expected = $"| {name} | {Cpu(Str(container, "resources.requests.cpu"))}, {Str(container, "resources.requests.memory")} | {Cpu(Str(container, "resources.limits.cpu"))}, {Str(container, "resources.limits.memory")} |";
+            Assert.Contains(expected, doc, StringComparison.Ordinal);
+        }
+
+        static string Cpu(string quantity) => quantity + " CPU";
+    }
+
+    private static double MebiBytes(string quantity) => quantity switch
+    {
+        _ when quantity.EndsWith("Gi", StringComparison.Ordinal) => double.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture) * 1024,
+        _ when quantity.EndsWith("Mi", StringComparison.Ordinal) => double.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture),
+        _ => throw new Xunit.Sdk.XunitException($"memory quantity {quantity} is neither Mi nor Gi"),
+    };
+
+    [Fact]
+    public void KustomizeVersion_BaseComment_SameAsTheDeployDoc()
+    {
+        const string Statement = "kustomize v2 and later (kubectl 1.14 and later; Debian's";
+        Assert.Contains("# Written for " + Statement + " kubernetes-client is 1.20)", File.ReadAllText(RepoFiles.Path("deploy/base/kustomization.yaml")), StringComparison.Ordinal);
+        Assert.Contains("written for " + Statement + " `kubernetes-client` is 1.20)", File.ReadAllText(RepoFiles.Path("docs/deploy.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DeployDoc_Installer_DoesNotClaimPrivilegeKeepsSeccompAndTurnsGfdOff()
+    {
+        var doc = File.ReadAllText(RepoFiles.Path("docs/deploy.md"));
+        Assert.DoesNotContain("it keeps\nthe read-only root filesystem and `RuntimeDefault`", doc, StringComparison.Ordinal);
+        Assert.Contains("apply no seccomp filter to it", doc, StringComparison.Ordinal);
+        Assert.Contains("--set gfd.enabled=false", doc, StringComparison.Ordinal);
+    }
+
     // --- helpers over the rendered objects ---------------------------------------------------------------
 
     private static string[] ServeSettingNames()
