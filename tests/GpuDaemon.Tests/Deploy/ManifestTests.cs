@@ -68,7 +68,8 @@ public sealed class ManifestTests
     [MemberData(nameof(Kustomizations))]
     public void Containers_Kustomization_ValidateThenServeWithArgsTheCliAccepts(string folder)
     {
-        var pod = PodSpec(Kustomize.Render(folder));
+        var objects = Kustomize.Render(folder);
+        var pod = PodSpec(objects);
         var init = Assert.Single(Seq(pod, "initContainers"));
         var serve = Assert.Single(Seq(pod, "containers"));
 
@@ -86,7 +87,56 @@ public sealed class ManifestTests
             var root = GpuDaemonCli.CreateRootCommand(TextWriter.Null, new DictionaryEnvironment(new Dictionary<string, string>()));
             var errors = root.Parse(Args(container)).Errors;
             Assert.True(errors.Count == 0, $"{folder}: {Str(container, "name")}'s args are refused: {string.Join("; ", errors.Select(e => e.Message))}");
+            var problem = Record.Exception(() => BindAsTheCommandDoes(objects, container));
+            Assert.True(problem is null, $"{folder}: {Str(container, "name")}'s settings are refused: {problem?.Message}");
         }
+    }
+
+    /// <summary>
+    /// The container's args, its literal env and (for serve) the ConfigMap's config file, merged and bound the way
+    /// the command does at start: serve into <see cref="ServeSettings"/>, validate into its backend and validation
+    /// options. A value the parser takes but the binding refuses (a bad duration, a zero count) throws here.
+    /// </summary>
+    private static void BindAsTheCommandDoes(IReadOnlyList<YamlMappingNode> objects, YamlMappingNode container)
+    {
+        var environment = new DictionaryEnvironment(Seq(container, "env")
+            .Where(e => Find(e, "value") is not null)
+            .ToDictionary(e => Str(e, "name"), e => Str(e, "value"), StringComparer.Ordinal));
+        var root = GpuDaemonCli.CreateRootCommand(TextWriter.Null, environment);
+        var args = Args(container);
+        var parse = root.Parse(args);
+        var command = root.Subcommands.Single(c => c.Name == args[0]);
+        var config = (Option<string>)command.Options.Single(o => o.Name == "--config");
+        var options = command.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && o.Name is not ("--config" or "--help")).ToList();
+
+        var configPath = Effective(container, "config", string.Empty);
+        string? configText = null;
+        if (configPath.Length > 0)
+        {
+            var mount = Mount(container, Path.GetDirectoryName(configPath)!);
+            var mapName = Str(Volume(PodSpec(objects), Str(mount, "name")), "configMap.name");
+            var map = Assert.Single(objects, o => Kind(o) == "ConfigMap" && Str(o, "metadata.name") == mapName);
+            configText = Str(map, "data." + Path.GetFileName(configPath).Replace(".", "\\.", StringComparison.Ordinal));
+        }
+
+        var settings = SettingsLoader.Load(parse, options, config, environment, configText);
+        if (args[0] == "serve")
+        {
+            Assert.NotNull(ServeSettings.Bind(settings));
+        }
+        else
+        {
+            var backend = GpuBackendOptions.Bind(settings, BackendKind.Nvml);
+            Assert.NotNull(ValidationFlags.Bind(settings, backend.DriverRoot));
+        }
+    }
+
+    [Fact]
+    public void BindAsTheCommandDoes_ValueTheParserTakesButTheBindingRefuses_Throws()
+    {
+        var container = LoadYaml(string.Join("\n", "name: serve", "args: [serve, --recovery-period, soon]"), inline: true);
+        Assert.Empty(GpuDaemonCli.CreateRootCommand(TextWriter.Null, new DictionaryEnvironment(new Dictionary<string, string>())).Parse(Args(container)).Errors);
+        Assert.NotNull(Record.Exception(() => BindAsTheCommandDoes([], container)));
     }
 
     [KubectlTheory]
@@ -508,6 +558,13 @@ public sealed class ManifestTests
         }
 
         return current;
+    }
+
+    private static YamlMappingNode LoadYaml(string text, bool inline)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(inline ? text : File.ReadAllText(text)));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
     private static YamlMappingNode LoadYaml(string path)
