@@ -41,8 +41,13 @@ internal static class NodeLabelCalculator
         if (list.Count > NodeLabelsOptions.MaxLabels)
         {
             warnings.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{list.Count} labels exceed the bound of {NodeLabelsOptions.MaxLabels}; the last {list.Count - NodeLabelsOptions.MaxLabels} by key are left out"));
-            list = list.Take(NodeLabelsOptions.MaxLabels).ToList();
+                $"{list.Count} labels exceed the bound of {NodeLabelsOptions.MaxLabels}; the last {list.Count - NodeLabelsOptions.MaxLabels} per-profile MIG labels by key are left out"));
+            // Node-wide keys (gpu.*, mig.capable, mig.strategy, ...) are kept; per-profile mig-<profile>.* keys go first.
+            list = [.. list
+                .OrderBy(l => l.Key.StartsWith(NodeLabelKeys.MigProfilePrefix, StringComparison.Ordinal))
+                .ThenBy(l => l.Key, StringComparer.Ordinal)
+                .Take(NodeLabelsOptions.MaxLabels)
+                .OrderBy(l => l.Key, StringComparer.Ordinal)];
         }
 
         return new NodeLabelSet(list, warnings);
@@ -65,6 +70,9 @@ internal static class NodeLabelCalculator
             labels[NodeLabelKeys.DriverMinor] = minor;
             labels[NodeLabelKeys.DriverRevision] = revision;
             labels[NodeLabelKeys.DriverFull] = driver.Version.Trim();
+            labels[NodeLabelKeys.LegacyDriverMajor] = major;
+            labels[NodeLabelKeys.LegacyDriverMinor] = minor;
+            labels[NodeLabelKeys.LegacyDriverRevision] = revision;
         }
         else if (driver.Version.Length > 0)
         {
@@ -76,6 +84,8 @@ internal static class NodeLabelCalculator
             labels[NodeLabelKeys.RuntimeMajor] = cudaMajor;
             labels[NodeLabelKeys.RuntimeMinor] = cudaMinor;
             labels[NodeLabelKeys.RuntimeFull] = cudaMajor + "." + cudaMinor;
+            labels[NodeLabelKeys.LegacyRuntimeMajor] = cudaMajor;
+            labels[NodeLabelKeys.LegacyRuntimeMinor] = cudaMinor;
         }
     }
 

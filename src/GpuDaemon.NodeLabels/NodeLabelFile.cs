@@ -55,7 +55,8 @@ internal static class NodeLabelFile
     private static bool Holds(string path, byte[] content)
     {
         var file = new FileInfo(path);
-        if (!file.Exists || file.Length != content.Length || file.Length > NodeLabelsOptions.MaxFileBytes)
+        // Read back only a file exactly as long as the new content (bounded by MaxLabels); any other is replaced unread.
+        if (!file.Exists || file.Length != content.Length)
         {
             return false;
         }

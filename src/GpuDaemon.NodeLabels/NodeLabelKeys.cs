@@ -23,6 +23,14 @@ internal static class NodeLabelKeys
     public const string MigStrategy = "nvidia.com/mig.strategy";
     public const string Validated = "gpudaemon.io/validated";
 
+    // GFD's older spellings, which it still writes and many nodeSelectors still use: cuda.driver.* is the kernel
+    // driver's version (as cuda.driver-version.*), cuda.runtime.* the CUDA driver API's (as cuda.runtime-version.*).
+    public const string LegacyDriverMajor = "nvidia.com/cuda.driver.major";
+    public const string LegacyDriverMinor = "nvidia.com/cuda.driver.minor";
+    public const string LegacyDriverRevision = "nvidia.com/cuda.driver.rev";
+    public const string LegacyRuntimeMajor = "nvidia.com/cuda.runtime.major";
+    public const string LegacyRuntimeMinor = "nvidia.com/cuda.runtime.minor";
+
     /// <summary>mig-strategy mixed: <c>nvidia.com/mig-&lt;profile&gt;.</c> followed by one of <see cref="MigProfileSuffixes"/>.</summary>
     public const string MigProfilePrefix = "nvidia.com/mig-";
 
@@ -32,6 +40,7 @@ internal static class NodeLabelKeys
     [
         GpuPresent, GpuProduct, GpuCount, GpuMemory, GpuFamily, GpuComputeMajor, GpuComputeMinor, GpuReplicas, GpuSharingStrategy,
         DriverMajor, DriverMinor, DriverRevision, DriverFull, RuntimeMajor, RuntimeMinor, RuntimeFull, MigCapable, MigStrategy, Validated,
+        LegacyDriverMajor, LegacyDriverMinor, LegacyDriverRevision, LegacyRuntimeMajor, LegacyRuntimeMinor,
     ];
 
     /// <summary>Whether the calculator can write <paramref name="key"/>: a fixed key, or a mixed-strategy MIG profile key such as <c>nvidia.com/mig-1g.10gb.count</c>.</summary>

@@ -15,9 +15,6 @@ public sealed record NodeLabelsOptions
     /// <summary>At most this many labels are written (GPU labels are about twenty, plus four per MIG profile); the rest are dropped with a warning.</summary>
     public const int MaxLabels = 100;
 
-    /// <summary>A file on disk longer than this is not read back to compare; it is simply replaced.</summary>
-    public const int MaxFileBytes = 64 * 1024;
-
     /// <summary>First wait before a failed write is tried again; it doubles up to <see cref="MaxRetryDelay"/>.</summary>
     public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
 

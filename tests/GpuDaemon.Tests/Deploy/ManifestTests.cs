@@ -21,12 +21,28 @@ public sealed class ManifestTests
 {
     public const string Namespace = "gpudaemon";
     public const string GpuPresentLabel = NodeLabelKeys.GpuPresent;
+    public const string PciNvidiaLabel = "feature.node.kubernetes.io/pci-10de.present";
     public const string DriverInstaller = "overlays/driver-installer";
     public const string Simulated = "overlays/simulated";
     public const string GpuOperator = "overlays/gpu-operator";
     public const string PrometheusOperator = "overlays/prometheus-operator";
 
-    public static TheoryData<string> Kustomizations => new() { "base", Simulated, GpuOperator, DriverInstaller, PrometheusOperator };
+    /// <summary>Every kustomization the tests render: the base and each folder under deploy/overlays (a test holds the two equal).</summary>
+    public static readonly string[] Folders = ["base", Simulated, GpuOperator, DriverInstaller, PrometheusOperator];
+
+    public static TheoryData<string> Kustomizations
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var folder in Folders)
+            {
+                data.Add(folder);
+            }
+
+            return data;
+        }
+    }
 
     /// <summary>The executable inside the image: the Dockerfile's ENTRYPOINT.</summary>
     public static string ImageEntryPoint => DockerfileTests.EntryPoint();
@@ -52,7 +68,8 @@ public sealed class ManifestTests
     [MemberData(nameof(Kustomizations))]
     public void Containers_Kustomization_ValidateThenServeWithArgsTheCliAccepts(string folder)
     {
-        var pod = PodSpec(Kustomize.Render(folder));
+        var objects = Kustomize.Render(folder);
+        var pod = PodSpec(objects);
         var init = Assert.Single(Seq(pod, "initContainers"));
         var serve = Assert.Single(Seq(pod, "containers"));
 
@@ -70,7 +87,56 @@ public sealed class ManifestTests
             var root = GpuDaemonCli.CreateRootCommand(TextWriter.Null, new DictionaryEnvironment(new Dictionary<string, string>()));
             var errors = root.Parse(Args(container)).Errors;
             Assert.True(errors.Count == 0, $"{folder}: {Str(container, "name")}'s args are refused: {string.Join("; ", errors.Select(e => e.Message))}");
+            var problem = Record.Exception(() => BindAsTheCommandDoes(objects, container));
+            Assert.True(problem is null, $"{folder}: {Str(container, "name")}'s settings are refused: {problem?.Message}");
         }
+    }
+
+    /// <summary>
+    /// The container's args, its literal env and (for serve) the ConfigMap's config file, merged and bound the way
+    /// the command does at start: serve into <see cref="ServeSettings"/>, validate into its backend and validation
+    /// options. A value the parser takes but the binding refuses (a bad duration, a zero count) throws here.
+    /// </summary>
+    private static void BindAsTheCommandDoes(IReadOnlyList<YamlMappingNode> objects, YamlMappingNode container)
+    {
+        var environment = new DictionaryEnvironment(Seq(container, "env")
+            .Where(e => Find(e, "value") is not null)
+            .ToDictionary(e => Str(e, "name"), e => Str(e, "value"), StringComparer.Ordinal));
+        var root = GpuDaemonCli.CreateRootCommand(TextWriter.Null, environment);
+        var args = Args(container);
+        var parse = root.Parse(args);
+        var command = root.Subcommands.Single(c => c.Name == args[0]);
+        var config = (Option<string>)command.Options.Single(o => o.Name == "--config");
+        var options = command.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && o.Name is not ("--config" or "--help")).ToList();
+
+        var configPath = Effective(container, "config", string.Empty);
+        string? configText = null;
+        if (configPath.Length > 0)
+        {
+            var mount = Mount(container, Path.GetDirectoryName(configPath)!);
+            var mapName = Str(Volume(PodSpec(objects), Str(mount, "name")), "configMap.name");
+            var map = Assert.Single(objects, o => Kind(o) == "ConfigMap" && Str(o, "metadata.name") == mapName);
+            configText = Str(map, "data." + Path.GetFileName(configPath).Replace(".", "\\.", StringComparison.Ordinal));
+        }
+
+        var settings = SettingsLoader.Load(parse, options, config, environment, configText);
+        if (args[0] == "serve")
+        {
+            Assert.NotNull(ServeSettings.Bind(settings));
+        }
+        else
+        {
+            var backend = GpuBackendOptions.Bind(settings, BackendKind.Nvml);
+            Assert.NotNull(ValidationFlags.Bind(settings, backend.DriverRoot));
+        }
+    }
+
+    [Fact]
+    public void BindAsTheCommandDoes_ValueTheParserTakesButTheBindingRefuses_Throws()
+    {
+        var container = LoadYaml(string.Join("\n", "name: serve", "args: [serve, --recovery-period, soon]"), inline: true);
+        Assert.Empty(GpuDaemonCli.CreateRootCommand(TextWriter.Null, new DictionaryEnvironment(new Dictionary<string, string>())).Parse(Args(container)).Errors);
+        Assert.NotNull(Record.Exception(() => BindAsTheCommandDoes([], container)));
     }
 
     [KubectlTheory]
@@ -237,7 +303,10 @@ public sealed class ManifestTests
             return;
         }
 
-        Assert.Equal("true", Str(pod, "nodeSelector." + GpuPresentLabel.Replace(".", "\\.", StringComparison.Ordinal)));
+        // A driver-less node has no nvidia.com/gpu.present yet: the installer selects NFD's PCI vendor label.
+        var selector = Map(pod, "nodeSelector");
+        Assert.Equal(folder == DriverInstaller ? PciNvidiaLabel : GpuPresentLabel, Assert.Single(selector.Children).Key.ToString());
+        Assert.Equal("true", Assert.Single(selector.Children).Value.ToString());
         Assert.Equal("nvidia", Str(pod, "runtimeClassName"));
         var serve = Seq(pod, "containers")[0];
         Assert.Equal("all", EnvValue(serve, "NVIDIA_VISIBLE_DEVICES"));
@@ -267,10 +336,18 @@ public sealed class ManifestTests
 
         var install = Effective(init, "install-command", string.Empty);
         Assert.StartsWith("chroot /host ", install, StringComparison.Ordinal);
-        foreach (var root in new[] { "host-root", DevicePluginFlags.DevRoot, GpuBackendOptions.DriverRootSetting })
+        foreach (var root in new[] { "host-root", GpuBackendOptions.DriverRootSetting })
         {
             Assert.Equal("/host", Effective(init, root, "/"));
         }
+
+        // NVML and CUDA open the device nodes the install creates at /dev: the host's /dev, not the container's own.
+        Assert.Equal("/", Effective(init, DevicePluginFlags.DevRoot, "/"));
+        var dev = Mount(init, "/dev");
+        Assert.Equal("/dev", Str(Volume(pod, Str(dev, "name")), "hostPath.path"));
+        Assert.Equal("HostToContainer", Str(dev, "mountPropagation"));
+        Assert.DoesNotContain(Seq(serve, "volumeMounts"), m => Str(m, "mountPath") == "/dev");
+        Assert.Contains("and the host's `/dev` at `/dev`", File.ReadAllText(RepoFiles.Path("docs/validate.md")), StringComparison.Ordinal);
 
         Assert.Equal("/", Str(Volume(pod, Str(Mount(init, "/host"), "name")), "hostPath.path"));
         Assert.DoesNotContain(Seq(init, "env"), e => Str(e, "name") == "NVIDIA_VISIBLE_DEVICES");
@@ -299,6 +376,94 @@ public sealed class ManifestTests
         var endpoint = Assert.Single(Seq(monitor, "spec.endpoints"));
         Assert.Equal(Str(Seq(service, "spec.ports")[0], "name"), Str(endpoint, "port"));
         Assert.Equal(MetricsPaths.Metrics, Str(endpoint, "path"));
+    }
+
+    [Fact]
+    public void Kustomizations_OverlayList_EqualsTheFoldersUnderDeployOverlays()
+    {
+        var folders = Directory.GetDirectories(RepoFiles.Path("deploy/overlays")).Select(d => "overlays/" + Path.GetFileName(d)).Order(StringComparer.Ordinal);
+        var tested = Folders.Where(f => f != "base").Order(StringComparer.Ordinal);
+        Assert.Equal(folders, tested);
+    }
+
+    [KubectlFact]
+    public void ReadmeNodePoolPatch_OverTheBase_SelectsOnlyTheCloudPool()
+    {
+        var readme = File.ReadAllText(RepoFiles.Path("README.md"));
+        var section = readme[readme.IndexOf("**Target a node pool.**", StringComparison.Ordinal)..readme.IndexOf("**Upgrade.**", StringComparison.Ordinal)];
+        var blocks = System.Text.RegularExpressions.Regex.Matches(section, "```yaml\n(?<body>.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.Equal(2, blocks.Count);
+
+        using var temp = new TempDirectory();
+        var overlay = Path.Combine(temp.Path, "overlays", "my-pool");
+        Directory.CreateDirectory(overlay);
+        // kustomize refuses an absolute base: point the README's ../../base at the repository's, relative to the overlay.
+        var kustomization = blocks[0].Groups["body"].Value.Replace("../../base", Path.GetRelativePath(overlay, RepoFiles.Path("deploy/base")), StringComparison.Ordinal);
+        Assert.NotEqual(blocks[0].Groups["body"].Value, kustomization);
+        File.WriteAllText(Path.Combine(overlay, "kustomization.yaml"), kustomization);
+        File.WriteAllText(Path.Combine(overlay, "node-pool.yaml"), blocks[1].Groups["body"].Value);
+
+        var selector = Map(PodSpec(Kustomize.Render(overlay)), "nodeSelector");
+        var only = Assert.Single(selector.Children);
+        Assert.Equal("cloud.google.com/gke-accelerator", only.Key.ToString());
+        Assert.Equal("nvidia-tesla-t4", only.Value.ToString());
+    }
+
+    [KubectlFact]
+    public void Resources_ServeMemoryRequest_AtLeastTheWholeAgentResidentSetBenchmarked()
+    {
+        var benchmarks = File.ReadAllText(RepoFiles.Path("docs/benchmarks.md"));
+        var row = System.Text.RegularExpressions.Regex.Match(benchmarks, @"^\| Resident memory, whole agent[^|]*\| [^|(]*\((?<mib>[0-9.]+) MiB", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.True(row.Success, "docs/benchmarks.md has no 'Resident memory, whole agent' row with a MiB figure");
+        var measuredMiB = double.Parse(row.Groups["mib"].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        var serve = Seq(PodSpec(Kustomize.Render("base")), "containers")[0];
+        var requestMiB = MebiBytes(Str(serve, "resources.requests.memory"));
+        Assert.True(requestMiB >= measuredMiB, $"serve requests {requestMiB} MiB, below the {measuredMiB} MiB the whole agent holds in docs/benchmarks.md");
+        Assert.True(MebiBytes(Str(serve, "resources.limits.memory")) > requestMiB);
+    }
+
+    [KubectlFact]
+    public void DeployDoc_ResourcesTable_EqualsTheRenderedManifests()
+    {
+        var doc = File.ReadAllText(RepoFiles.Path("docs/deploy.md"));
+        var rows = new List<(string Name, YamlMappingNode Container)>();
+        var basePod = PodSpec(Kustomize.Render("base"));
+        rows.Add(("validate", Seq(basePod, "initContainers")[0]));
+        rows.Add(("serve", Seq(basePod, "containers")[0]));
+        rows.Add(("validate (driver-installer)", Seq(PodSpec(Kustomize.Render(DriverInstaller)), "initContainers")[0]));
+
+        foreach (var (name, container) in rows)
+        {
+            var expected = $"| {name} | {Cpu(Str(container, "resources.requests.cpu"))}, {Str(container, "resources.requests.memory")} | {Cpu(Str(container, "resources.limits.cpu"))}, {Str(container, "resources.limits.memory")} |";
+            Assert.Contains(expected, doc, StringComparison.Ordinal);
+        }
+
+        static string Cpu(string quantity) => quantity + " CPU";
+    }
+
+    private static double MebiBytes(string quantity) => quantity switch
+    {
+        _ when quantity.EndsWith("Gi", StringComparison.Ordinal) => double.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture) * 1024,
+        _ when quantity.EndsWith("Mi", StringComparison.Ordinal) => double.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture),
+        _ => throw new Xunit.Sdk.XunitException($"memory quantity {quantity} is neither Mi nor Gi"),
+    };
+
+    [Fact]
+    public void KustomizeVersion_BaseComment_SameAsTheDeployDoc()
+    {
+        const string Statement = "kustomize v2 and later (kubectl 1.14 and later; Debian's";
+        Assert.Contains("# Written for " + Statement + " kubernetes-client is 1.20)", File.ReadAllText(RepoFiles.Path("deploy/base/kustomization.yaml")), StringComparison.Ordinal);
+        Assert.Contains("written for " + Statement + " `kubernetes-client` is 1.20)", File.ReadAllText(RepoFiles.Path("docs/deploy.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DeployDoc_Installer_DoesNotClaimPrivilegeKeepsSeccompAndTurnsGfdOff()
+    {
+        var doc = File.ReadAllText(RepoFiles.Path("docs/deploy.md"));
+        Assert.DoesNotContain("it keeps\nthe read-only root filesystem and `RuntimeDefault`", doc, StringComparison.Ordinal);
+        Assert.Contains("apply no seccomp filter to it", doc, StringComparison.Ordinal);
+        Assert.Contains("--set gfd.enabled=false", doc, StringComparison.Ordinal);
     }
 
     // --- helpers over the rendered objects ---------------------------------------------------------------
@@ -393,6 +558,13 @@ public sealed class ManifestTests
         }
 
         return current;
+    }
+
+    private static YamlMappingNode LoadYaml(string text, bool inline)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(inline ? text : File.ReadAllText(text)));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
     private static YamlMappingNode LoadYaml(string path)

@@ -196,6 +196,19 @@ public sealed class NodeLabelCalculatorTests
         Assert.Equal(minor, labels.Find("nvidia.com/cuda.driver-version.minor"));
         Assert.Equal(revision, labels.Find("nvidia.com/cuda.driver-version.revision"));
         Assert.Equal(full, labels.Find("nvidia.com/cuda.driver-version.full"));
+        Assert.Equal(major, labels.Find("nvidia.com/cuda.driver.major"));
+        Assert.Equal(minor, labels.Find("nvidia.com/cuda.driver.minor"));
+        Assert.Equal(revision, labels.Find("nvidia.com/cuda.driver.rev"));
+    }
+
+    [Fact]
+    public void Calculate_CudaVersion_AlsoUnderGfdsLegacyRuntimeKeys()
+    {
+        var labels = Calculate(Gpus.Inventory(1, s => s.Driver.CudaVersion = "12.4"));
+
+        Assert.Equal("12", labels.Find("nvidia.com/cuda.runtime.major"));
+        Assert.Equal("4", labels.Find("nvidia.com/cuda.runtime.minor"));
+        Assert.Equal("12", labels.Find("nvidia.com/cuda.runtime-version.major"));
     }
 
     [Theory]
@@ -209,6 +222,7 @@ public sealed class NodeLabelCalculatorTests
         var labels = Calculate(Gpus.Inventory(1, s => s.Driver.Version = version));
 
         Assert.DoesNotContain(labels.Labels, l => l.Key.StartsWith("nvidia.com/cuda.driver-version.", StringComparison.Ordinal));
+        Assert.DoesNotContain(labels.Labels, l => l.Key.StartsWith("nvidia.com/cuda.driver.", StringComparison.Ordinal));
         Assert.Contains(labels.Warnings, w => w.Contains("driver version", StringComparison.Ordinal));
         Assert.Equal("NVIDIA-H100-80GB-HBM3", labels.Find("nvidia.com/gpu.product"));
     }
@@ -255,6 +269,22 @@ public sealed class NodeLabelCalculatorTests
 
         Assert.Equal(NodeLabelsOptions.MaxLabels, labels.Labels.Count);
         Assert.Contains(labels.Warnings, w => w.Contains("exceed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Calculate_ManyMigProfiles_DropsPerProfileKeysBeforeNodeWideOnes()
+    {
+        var profiles = Enumerable.Range(1, 40).Select(i => $"{i}g.{i}gb").ToArray();
+        var inventory = Gpus.Inventory(1, s => Gpus.EnableMig(s.Gpus[0], profiles));
+
+        var labels = Calculate(inventory, new PluginOptions { MigStrategy = MigStrategy.Mixed });
+
+        Assert.Equal("true", labels.Find(NodeLabelKeys.MigCapable));
+        Assert.Equal("mixed", labels.Find(NodeLabelKeys.MigStrategy));
+        Assert.Equal("true", labels.Find(NodeLabelKeys.GpuPresent));
+        var keys = labels.Labels.Select(l => l.Key).ToList();
+        Assert.Equal(keys.Order(StringComparer.Ordinal), keys);
+        Assert.Contains(keys, k => k.StartsWith(NodeLabelKeys.MigProfilePrefix, StringComparison.Ordinal));
     }
 
     [Theory]

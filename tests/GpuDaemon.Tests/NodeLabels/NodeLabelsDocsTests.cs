@@ -26,7 +26,8 @@ public sealed partial class NodeLabelsDocsTests
         Assert.Contains($"The file is called `{NodeLabelsOptions.FileName}`", Doc, StringComparison.Ordinal);
         Assert.Contains($"`{NodeLabelsOptions.TemporaryFileName}`", Doc, StringComparison.Ordinal);
         Assert.Contains($"At most {NodeLabelsOptions.MaxLabels} labels", Doc, StringComparison.Ordinal);
-        Assert.Contains($"larger than {NodeLabelsOptions.MaxFileBytes / 1024} KiB", Doc, StringComparison.Ordinal);
+        Assert.Contains("per-profile `nvidia.com/mig-<profile>.*` labels are left out first", Doc, StringComparison.Ordinal);
+        Assert.Contains("only when it is exactly as long as the new content", Doc, StringComparison.Ordinal);
         Assert.Contains($"starts at\n{NodeLabelsOptions.FirstRetryDelay.TotalSeconds:0} s and doubles up to {NodeLabelsOptions.MaxRetryDelay.TotalMinutes:0} min", Doc, StringComparison.Ordinal);
         Assert.Contains($"| `--node-labels-dir` | `{NodeLabelsOptions.DefaultDirectory}` |", File.ReadAllText(RepoFiles.Path("docs/device-plugin.md")), StringComparison.Ordinal);
     }

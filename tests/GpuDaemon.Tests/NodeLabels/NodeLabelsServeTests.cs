@@ -11,21 +11,35 @@ public sealed class NodeLabelsServeTests
     public async Task Serve_Simulate2_WritesTheLabelFile()
     {
         using var labels = new TempDirectory();
-        await using var serve = await ServeProcess.StartAsync(2, null, "--node-labels-dir", labels.Path);
         var path = labels.File(NodeLabelsOptions.FileName);
+        // Serve renames its dot-file over the label file: watch for that name before serve starts, so no write is missed.
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var watcher = new FileSystemWatcher(labels.Path) { NotifyFilter = NotifyFilters.FileName };
+        watcher.Renamed += (_, e) => SetWhenLabelFile(e.Name);
+        watcher.Created += (_, e) => SetWhenLabelFile(e.Name);
+        watcher.EnableRaisingEvents = true;
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!File.Exists(path))
+        await using var serve = await ServeProcess.StartAsync(2, null, "--node-labels-dir", labels.Path);
+        if (File.Exists(path))
         {
-            await Task.Delay(20, timeout.Token); // a separate serve, seen only through the file system
+            written.TrySetResult();
         }
 
-        var lines = await File.ReadAllLinesAsync(path, timeout.Token);
+        await written.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var lines = await File.ReadAllLinesAsync(path);
         Assert.Contains("nvidia.com/gpu.present=true", lines);
         Assert.Contains("nvidia.com/gpu.count=2", lines);
         Assert.Contains("nvidia.com/gpu.family=hopper", lines);
         Assert.Equal(0, await serve.StopAsync());
         Assert.True(File.Exists(path)); // kept on a clean shutdown
+
+        void SetWhenLabelFile(string? name)
+        {
+            if (name == NodeLabelsOptions.FileName)
+            {
+                written.TrySetResult();
+            }
+        }
     }
 
     [Fact]
