@@ -287,6 +287,21 @@ public sealed class MetricsServerTests
         return received.ToString();
     }
 
+    [Fact]
+    public async Task Start_EmptyListen_NoEndpointAndOffLoggedOnce()
+    {
+        var logs = new RecordingLoggerFactory();
+        var options = new TestOptionsMonitor<MetricsOptions>(new MetricsOptions { Listen = string.Empty });
+        var scraper = new MetricsScraper([new AnswerCollector()], options, TimeProvider.System, NullLogger<MetricsScraper>.Instance);
+        await using var server = new MetricsServer(scraper, new ProbeEndpoints([], [new StubReadiness()]), options, logs);
+
+        await server.StartAsync(default);
+
+        Assert.Null(server.Address);
+        Assert.Equal(1, logs.Logger.Count(12031));
+        Assert.Equal(0, logs.Logger.Count(12030));
+    }
+
     private static async Task<RunningServer> StartAsync(MetricsLimits? limits = null, IMetricsCollector? collector = null, ILoopStatus? loop = null)
     {
         var options = new TestOptionsMonitor<MetricsOptions>(new MetricsOptions { Listen = "127.0.0.1:0", Limits = limits ?? new MetricsLimits() });
