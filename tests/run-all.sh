@@ -12,7 +12,6 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   gcc libc6-dev prometheus golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc
   golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
-  prometheus
 )
 
 if ! command -v dotnet >/dev/null 2>&1; then

@@ -37,6 +37,7 @@ public static class MetricsServiceCollectionExtensions
             sp.GetRequiredService<IGpuBackend>(), sp.GetService<IDevicePluginStatus>(), sp.GetService<PluginActivity>()));
         services.AddSingleton<IMetricsCollector, ProcessCollector>();
         services.AddSingleton<IMetricsCollector, RuntimeCollector>();
+        services.AddSingleton<IMetricsCollector>(sp => new PodResourcesCollector(sp.GetService<IPodAttribution>()));
 
         services.AddSingleton<IReadinessCheck>(sp => new DevicePluginReadiness(
             sp.GetService<IDevicePluginStatus>() ?? throw new InvalidOperationException("AddGpuMetrics needs the device plugin (AddDevicePlugin) for /readyz")));

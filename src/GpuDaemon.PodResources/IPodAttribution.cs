@@ -9,6 +9,9 @@ public sealed record PodContainer(string Namespace, string Pod, string Container
 /// </summary>
 public interface IPodAttribution
 {
+    /// <summary>False while attribution is turned off (an empty socket path): nothing is asked and nothing is up or down.</summary>
+    bool Enabled { get; }
+
     /// <summary>True when the last List call answered; false when the socket is missing, slow or refusing.</summary>
     bool Up { get; }
 

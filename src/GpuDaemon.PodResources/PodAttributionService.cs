@@ -60,6 +60,7 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     private GrpcUnixClient? _client;
     private Task _running = Task.CompletedTask;
     private int _disposed;
+    private bool _failing;
     private int _calls;
     private long _waitingUntilTicks = NotWaiting;
 
@@ -74,6 +75,8 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
     }
 
     public bool Up => _up;
+
+    public bool Enabled => _options.CurrentValue.Enabled;
 
     public IReadOnlyDictionary<string, IReadOnlyList<PodContainer>> ContainersByDevice => Volatile.Read(ref _map);
 
@@ -153,10 +156,18 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
                 }
                 catch (Exception ex)
                 {
-                    // A bug, not the kubelet: say so, and go on after a period rather than stop attributing.
+                    // A bug, not the kubelet: say so once per streak, and go on after a period rather than stop attributing.
                     _up = false;
-                    Log.LoopFailed(_logger, ex);
+                    if (!_failing)
+                    {
+                        _failing = true;
+                        Log.LoopFailed(_logger, ex);
+                    }
+
+                    // The next good answer is logged as current again (event 13001).
+                    _state = null;
                     _lastEnd = _time.GetUtcNow();
+                    Progress.Notify();
                 }
             }
         }
@@ -228,6 +239,12 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
         }
 
         _lastEnd = _time.GetUtcNow();
+        if (_failing)
+        {
+            _failing = false;
+            Log.LoopRecovered(_logger);
+        }
+
         Progress.Notify();
     }
 
@@ -329,7 +346,10 @@ internal sealed partial class PodAttributionService : IPodAttribution, IHostedSe
         [LoggerMessage(EventId = 13003, Level = LogLevel.Information, Message = "Pod attribution is off (--pod-resources-socket is empty): GPU series carry no pod labels")]
         public static partial void Off(ILogger logger);
 
-        [LoggerMessage(EventId = 13004, Level = LogLevel.Error, Message = "Pod attribution refresh failed unexpectedly; retrying after the refresh period")]
+        [LoggerMessage(EventId = 13004, Level = LogLevel.Error, Message = "Pod attribution refresh failed unexpectedly; retrying after the refresh period (logged once until a refresh works again)")]
         public static partial void LoopFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 13005, Level = LogLevel.Information, Message = "Pod attribution refreshes work again after an unexpected failure")]
+        public static partial void LoopRecovered(ILogger logger);
     }
 }

@@ -35,6 +35,21 @@ public sealed partial class DocsTests
     }
 
     [Fact]
+    public void BenchScript_MetricsMemoryFigure_ARowWithItsGoalAndACheckedFigure()
+    {
+        const string Name = "Resident memory the metrics subsystem adds";
+        var script = File.ReadAllText(RepoFiles.Path("tests/bench/run.sh"));
+
+        var row = Assert.Single(BenchFigureRows(), row => row.Name == Name);
+        Assert.Equal(Name, row.Verdict);
+        Assert.Contains("goal_metrics_rss_bytes=5000000", script, StringComparison.Ordinal);
+        Assert.Contains("--metrics-listen \"\" --pod-resources-socket \"\"", script, StringComparison.Ordinal);
+        // Every figure is checked to be a number, in the smoke run too: a measurement that was not taken fails it.
+        Assert.Contains("figure metrics_rss_added_kib ", script, StringComparison.Ordinal);
+        Assert.Contains("#### " + Name + "\n", File.ReadAllText(RepoFiles.Path("tests/bench/notes.md")).ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RunAll_AfterTheTests_RunsTheBenchmarkSmokeRun()
     {
         var runAll = File.ReadAllText(RepoFiles.Path("tests/run-all.sh"));

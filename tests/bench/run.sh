@@ -28,6 +28,8 @@
 #      (`gpudaemon-interop kubelet --restarts R`).
 #   8. /metrics scrape p99 (`gpudaemon-interop scrape`), 8 GPUs x4 time-sliced / 50 pods and 64 MIG
 #      devices / 500 pods.
+#   9. Resident memory the metrics subsystem adds: VmRSS of `serve` with metrics and pod attribution after
+#      scrapes, minus the same serve with `--metrics-listen "" --pod-resources-socket ""`; median of rounds.
 # A **missed** verdict links to the heading of the same name in tests/bench/notes.md when there is one
 # (any level, e.g. "#### Allocate p99, sequential"); the names are the table's first column up to " (".
 # The hand-written part of the report is tests/bench/notes.md, appended verbatim.
@@ -50,7 +52,7 @@ while (($#)); do
         shift
         ;;
     -h | --help)
-        sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -66,14 +68,17 @@ case $mode in
 full)
     calls=50000 warmup=2000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=30
     restarts=50 fault_rounds=50 exec_rounds=20 scrapes=2000 scrape_warmup=200
+    metrics_rss_scrapes=500 metrics_rss_settle=3
     ;;
 quick)
     calls=10000 warmup=1000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=30
     restarts=20 fault_rounds=20 exec_rounds=10 scrapes=500 scrape_warmup=50
+    metrics_rss_scrapes=500 metrics_rss_settle=3
     ;;
 smoke)
     calls=300 warmup=50 soak_calls=1000 soak_scrapes=50 idle_window=5 settle=1
     restarts=3 fault_rounds=3 exec_rounds=3 scrapes=30 scrape_warmup=5
+    metrics_rss_scrapes=20 metrics_rss_settle=1
     ;;
 esac
 soak_chunks=5
@@ -96,6 +101,7 @@ goal_exec_ms=300
 goal_latency_ms=100
 goal_scrape_gpu_ms=5
 goal_scrape_mig_ms=20
+goal_metrics_rss_bytes=5000000 # 5 MB, decimal: what the metrics subsystem may add
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -529,6 +535,40 @@ scrape_shape gpu "$scrape_dir/gpus.json" "$scrape_dir/gpu-pods.txt" "$gpu_holder
 # Every GPU is in MIG mode, so only the MIG profile's resource is advertised.
 scrape_shape mig "$scrape_dir/mig.json" "$scrape_dir/mig-pods.txt" "$mig_holders" gpudaemon-nvidia.com-mig-1g.10gb.sock --mig-strategy mixed
 
+# --- 9. Resident memory the metrics subsystem adds -------------------------------------------------------
+
+# Each round: the 8-GPU agent with metrics and pod attribution, scraped, settled, VmRSS read; then the same
+# serve with both off (registered the same way), idle for as long as the first one lived, VmRSS read.
+metrics_rss_on=() metrics_rss_off=() metrics_rss_added=()
+for ((r = 1; r <= rounds; r++)); do
+    born=$(date +%s%N)
+    agent "rss-on-$r" "$scrape_dir/gpus.json" "$scrape_dir/gpu-pods.txt" "$socket_name" --replicas "$replicas"
+    "$peer" scrape --url "$agent_url" --gzip=true --expect-pods "$gpu_holders" --scrapes "$metrics_rss_scrapes" --warmup 0 >/dev/null ||
+        die "metrics memory round $r: scrape failed"
+    sleep "$metrics_rss_settle"
+    rss_on=$(rss_kib "$agent_pid")
+    lived_ms=$((($(date +%s%N) - born) / 1000000))
+    agent_stop
+
+    born=$(date +%s%N)
+    off_dir="$work/rss-off-$r"
+    registrar "$off_dir/plugins"
+    off_reg_pid=$reg_pid
+    "$gpudaemon" serve --simulation "$scrape_dir/gpus.json" --replicas "$replicas" --device-plugin-dir "$off_dir/plugins" \
+        --metrics-listen "" --pod-resources-socket "" >"$off_dir/serve.log" 2>&1 &
+    off_pid=$!
+    pids+=("$off_pid")
+    wait_for_socket "$off_dir/plugins/$socket_name" "$off_pid"
+    sleep "$(awk -v ms=$((lived_ms - ($(date +%s%N) - born) / 1000000)) 'BEGIN { printf "%.3f", (ms > 0 ? ms : 0) / 1000 }')"
+    rss_off=$(rss_kib "$off_pid")
+    stop "$off_pid"
+    stop "$off_reg_pid"
+
+    metrics_rss_on+=("$rss_on") metrics_rss_off+=("$rss_off") metrics_rss_added+=("$((rss_on - rss_off))")
+    log "metrics memory round $r: VmRSS $(mib "$rss_on") MiB with metrics ($metrics_rss_scrapes scrapes), $(mib "$rss_off") MiB without; added $(mib "$((rss_on - rss_off))") MiB"
+done
+metrics_rss_added_kib=$(median "${metrics_rss_added[@]}")
+
 elapsed=$(($(date +%s) - started))
 log "measurements done in ${elapsed}s; writing $out"
 
@@ -580,6 +620,7 @@ rereg_p99=$(field "$rereg_line" p99)
 gpu_scrape_p99=$(field "$gpu_gz" p99_ms)
 mig_scrape_p99=$(field "$mig_gz" p99_ms)
 soak_rss_bytes=$((soak_rss_last * 1024))
+metrics_rss_added_bytes=$(awk -v k="$metrics_rss_added_kib" 'BEGIN { printf "%.0f", k * 1024 }')
 base_rss_bytes=$((base_rss_load * 1024))
 
 figure allocate_p99_seq_gpudaemon_us "$g_seq_p99"
@@ -607,6 +648,7 @@ figure fault_unhealthy_p99_ms "$fault_p99"
 figure kubelet_restart_p99_ms "$rereg_p99"
 figure scrape_p99_gpu_ms "$gpu_scrape_p99"
 figure scrape_p99_mig_ms "$mig_scrape_p99"
+figure metrics_rss_added_kib "$metrics_rss_added_kib"
 
 # round_rows: one table row per load run, in the order run.
 round_rows() {
@@ -634,6 +676,13 @@ exec_rows() {
 }
 scrape_row() { # label SCRAPE_gzip SCRAPE_plain lists
     echo "| $1 | $(field "$2" scrapes) | $(field "$2" p50_ms) | $(field "$2" p99_ms) | $(field "$2" max_ms) | $(field "$3" p50_ms) / $(field "$3" p99_ms) | $(field "$2" bytes) / $(field "$2" wire_bytes) | $(field "$2" samples) | $(field "$2" pods) | $4 |"
+}
+
+metrics_rss_rows() {
+    local r
+    for ((r = 1; r <= rounds; r++)); do
+        echo "| $r | $(mib "${metrics_rss_on[r - 1]}") MiB | $(mib "${metrics_rss_off[r - 1]}") MiB | $(mib "${metrics_rss_added[r - 1]}") MiB |"
+    done
 }
 
 soak_total_calls=$((soak_chunks * soak_calls))
@@ -670,6 +719,7 @@ numbers from that one run ($elapsed s including the publish). Re-run it to refre
 | kubelet restart → registered (ms, p99 of $restarts) | $rereg_p99 | | | ≤ $goal_latency_ms ms | $(verdict "kubelet restart → registered" le "$rereg_p99" "$goal_latency_ms") |
 | Scrape p99, 8 GPUs / 50 pods (ms; ×4 time-sliced, gzip) | $gpu_scrape_p99 | | | ≤ $goal_scrape_gpu_ms ms | $(verdict "Scrape p99, 8 GPUs / 50 pods" le "$gpu_scrape_p99" "$goal_scrape_gpu_ms") |
 | Scrape p99, 64 MIG devices / 500 pods (ms; gzip) | $mig_scrape_p99 | | | ≤ $goal_scrape_mig_ms ms | $(verdict "Scrape p99, 64 MIG devices / 500 pods" le "$mig_scrape_p99" "$goal_scrape_mig_ms") |
+| Resident memory the metrics subsystem adds (8 GPUs / 50 pods, median of $rounds rounds) | $(mb "$metrics_rss_added_kib") MB ($(mib "$metrics_rss_added_kib") MiB) | | | ≤ 5 MB | $(verdict "Resident memory the metrics subsystem adds" le "$metrics_rss_added_bytes" "$goal_metrics_rss_bytes") |
 
 Ratios are GpuDaemon / baseline (or / before): below 1 is better for latency, bytes, memory and CPU,
 above 1 is better for calls/s. MB is 1,000,000 bytes, MiB 1,048,576. A **missed** verdict links to its
@@ -799,6 +849,18 @@ $(scrape_row "$mig_devices MIG devices (8 H100 × 8 \`1g.10gb\`, mixed), $mig_po
   first shape, so every GPU is written once per holding container (\`vgpu\` label); \`--mig-strategy mixed\` and pods
   holding \`nvidia.com/mig-1g.10gb\` MIG UUIDs for the second. The other pods hold no device. "List calls meanwhile"
   counts the calls during the gzip run: scrapes never call the kubelet.
+
+## Resident memory the metrics subsystem adds
+
+Each of $rounds rounds starts the agent of the soak (8 simulated H100s, \`--replicas $replicas\`, metrics on a loopback
+port, pod attribution against \`gpudaemon-interop podresources\` serving $gpu_pods pods), takes $metrics_rss_scrapes gzip scrapes,
+waits $metrics_rss_settle s and reads VmRSS; then the same \`serve\` with \`--metrics-listen "" --pod-resources-socket ""\`,
+registered the same way and idle for as long as the first one lived, and reads its VmRSS. The figure is the
+median of the rounds' differences.
+
+| round | with metrics and pod attribution | without | added |
+|---|---|---|---|
+$(metrics_rss_rows)
 
 ## Raw lines
 

@@ -18,7 +18,6 @@ internal sealed partial class GpuCollector(
     IGpuBackend backend, XidTracker xids, IOptionsMonitor<MetricsOptions> options, IPodAttribution? attribution, ILogger<GpuCollector> logger) : IMetricsCollector
 {
     public const string XidTotalName = "gpudaemon_xid_errors_total";
-    public const string PodResourcesUpName = "gpudaemon_pod_resources_up";
 
     private readonly ConcurrentDictionary<string, byte> _unreadable = new(StringComparer.Ordinal);
 
@@ -82,11 +81,6 @@ internal sealed partial class GpuCollector(
                     new Label("gpu", gpu.Index.ToString(CultureInfo.InvariantCulture)), new Label("UUID", gpu.Uuid), new Label("xid", code));
             }
         }
-
-        if (attribution is not null)
-        {
-            metrics.Gauge(PodResourcesUpName, "1 when the kubelet's pod-resources API answered the last List, else 0 (GPU series then carry no pod labels).", attribution.Up ? 1 : 0);
-        }
     }
 
     /// <summary>The label sets of one GPU's series: per MIG instance if it is partitioned, per holding container.</summary>
@@ -97,7 +91,9 @@ internal sealed partial class GpuCollector(
         {
             foreach (var instance in gpu.Mig.Instances)
             {
-                AddHeld(series, GpuLabels.For(gpu, driver, hostnameLabel, node, instance), holders, instance.Uuid);
+                // Under --mig-strategy none a MIG-enabled GPU is advertised whole, keyed by its own UUID: its
+                // holder holds every instance.
+                AddHeld(series, GpuLabels.For(gpu, driver, hostnameLabel, node, instance), holders, instance.Uuid, gpu.Uuid);
             }
         }
         else
@@ -108,9 +104,15 @@ internal sealed partial class GpuCollector(
         return [.. series];
     }
 
-    private static void AddHeld(List<LabelSet> series, Label[] device, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? holders, string key)
+    private static void AddHeld(List<LabelSet> series, Label[] device, IReadOnlyDictionary<string, IReadOnlyList<PodContainer>>? holders, string key, string? parentKey = null)
     {
-        if (holders is null || !holders.TryGetValue(key, out var containers) || containers.Count == 0)
+        IReadOnlyList<PodContainer>? containers = null;
+        if (holders is not null && (!holders.TryGetValue(key, out containers) || containers.Count == 0) && parentKey is not null)
+        {
+            holders.TryGetValue(parentKey, out containers);
+        }
+
+        if (containers is null || containers.Count == 0)
         {
             series.Add(new LabelSet(device));
             return;

@@ -376,6 +376,8 @@ public sealed class ManifestTests
         var endpoint = Assert.Single(Seq(monitor, "spec.endpoints"));
         Assert.Equal(Str(Seq(service, "spec.ports")[0], "name"), Str(endpoint, "port"));
         Assert.Equal(MetricsPaths.Metrics, Str(endpoint, "path"));
+        // Without it Prometheus renames the GPU series' pod/namespace/container to exported_*.
+        Assert.Equal("true", Str(endpoint, "honorLabels"));
     }
 
     [Fact]

@@ -76,11 +76,11 @@ public sealed partial class MetricsScrapeInteropTests
             "--device-plugin-dir", plugins.Path, "--log-level", "information");
         var url = await MetricsUrlAsync(serve);
 
-        var (exit, stdout, stderr) = await RunAsync(binary, "scrape", "--url", url, "--expect-pods", "1", "--timeout", "1s", "--scrapes", "1");
+        var (exit, stdout, stderr) = await RunAsync(binary, "scrape", "--url", url, "--expect-pods", "1", "--timeout", "5s", "--scrapes", "1");
 
         Assert.Equal(1, exit);
         Assert.DoesNotContain("SCRAPE ", stdout, StringComparison.Ordinal);
-        Assert.Contains("named 1 pods within 1s (the last scrape named 0 pods)", stderr, StringComparison.Ordinal);
+        Assert.Contains("named 1 pods within 5s (the last scrape named 0 pods)", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace GpuDaemon.Tests.Metrics;
 /// <summary>Exact text of scrapes for known scenarios: plain, time-sliced, MIG, attribution down or missing.</summary>
 public sealed class GpuScrapeTests
 {
-    private const string Gpu0Labels = "gpu=\"0\",UUID=\"GPU-a\",pci_bus_id=\"00000000:18:00.0\",device=\"nvidia0\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"node-1\",DCGM_FI_DRIVER_VERSION=\"550.127.05\"";
+    internal const string Gpu0Labels = "gpu=\"0\",UUID=\"GPU-a\",pci_bus_id=\"00000000:18:00.0\",device=\"nvidia0\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"node-1\",DCGM_FI_DRIVER_VERSION=\"550.127.05\"";
 
     [Fact]
     public async Task Scrape_PlainGpuHeldByOnePod_ExactText()
@@ -208,9 +208,9 @@ public sealed class GpuScrapeTests
     private static string Samples(string scrape, string name) =>
         string.Concat(MetricsFixture.Family(scrape, name).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l + "\n"));
 
-    private const string Pod = ",container=\"trainer\",namespace=\"ml\",pod=\"train-0\"";
+    internal const string Pod = ",container=\"trainer\",namespace=\"ml\",pod=\"train-0\"";
 
-    private const string PlainExpected =
+    internal const string PlainExpected =
         $"# HELP DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS Memory rows remapped after correctable errors.\n" +
         $"# TYPE DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS counter\n" +
         $"DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS{{{Gpu0Labels}{Pod}}} 0\n" +
@@ -294,5 +294,6 @@ public sealed class GpuScrapeTests
         $"# HELP gpudaemon_scrape_errors_total Scrapes in which a collector was left out because it overran its time budget or failed\n" +
         $"# TYPE gpudaemon_scrape_errors_total counter\n" +
         $"gpudaemon_scrape_errors_total{{collector=\"gpu\"}} 0\n" +
-        $"gpudaemon_scrape_errors_total{{collector=\"health\"}} 0\n";
+        $"gpudaemon_scrape_errors_total{{collector=\"health\"}} 0\n" +
+        $"gpudaemon_scrape_errors_total{{collector=\"pod_resources\"}} 0\n";
 }

@@ -71,7 +71,7 @@ public sealed partial class MetricsDocsTests
         var activity = new PluginActivity();
         activity.RecordAllocate("nvidia.com/gpu", AllocateResult.Ok, TimeSpan.FromMilliseconds(1));
         activity.RecordRegistration();
-        var scrape = await fixture.ScrapeAsync(fixture.Gpu, fixture.HealthCollector, new DaemonCollector(fixture.Backend, new RegisteredStatus(), activity), new ProcessCollector(), new RuntimeCollector());
+        var scrape = await fixture.ScrapeAsync(fixture.Gpu, fixture.HealthCollector, new DaemonCollector(fixture.Backend, new RegisteredStatus(), activity), new ProcessCollector(), new RuntimeCollector(), fixture.PodResources);
 
         var families = scrape.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]);
         return families.Concat(GpuFields.All.Select(f => f.Name));

@@ -22,6 +22,7 @@ internal sealed class MetricsFixture : IAsyncDisposable
         Transitions = new HealthTransitions(Backend, Health);
         Gpu = new GpuCollector(Backend, Xids, Options, attribution, logs.CreateLogger<GpuCollector>());
         HealthCollector = new HealthCollector(Backend, Health, Transitions, Options);
+        PodResources = new PodResourcesCollector(attribution);
     }
 
     public ManualTimeProvider Time { get; } = new();
@@ -42,6 +43,8 @@ internal sealed class MetricsFixture : IAsyncDisposable
 
     public HealthCollector HealthCollector { get; }
 
+    public PodResourcesCollector PodResources { get; }
+
     public static async Task<MetricsFixture> StartAsync(SimulationScenario scenario, IPodAttribution? attribution = null, ILoggerFactory? loggerFactory = null)
     {
         var fixture = new MetricsFixture(scenario, attribution, loggerFactory);
@@ -51,7 +54,7 @@ internal sealed class MetricsFixture : IAsyncDisposable
     }
 
     public MetricsScraper Scraper(params IMetricsCollector[] collectors) =>
-        new(collectors.Length > 0 ? collectors : [Gpu, HealthCollector], Options, TimeProvider.System, NullLogger<MetricsScraper>.Instance);
+        new(collectors.Length > 0 ? collectors : [Gpu, HealthCollector, PodResources], Options, TimeProvider.System, NullLogger<MetricsScraper>.Instance);
 
     public Task<string> ScrapeAsync(params IMetricsCollector[] collectors) => Scraper(collectors).ScrapeAsync(default);
 

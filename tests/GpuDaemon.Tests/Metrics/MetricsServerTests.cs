@@ -97,7 +97,7 @@ public sealed class MetricsServerTests
     [InlineData("POST")]
     [InlineData("PUT")]
     [InlineData("DELETE")]
-    public async Task OtherMethod_405WithAllow(string method)
+    public async Task Request_OtherMethod_405WithAllow(string method)
     {
         await using var server = await StartAsync();
         using var client = new HttpClient { BaseAddress = server.Address };
@@ -109,7 +109,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task RequestWithBody_413AndConnectionClosed()
+    public async Task Request_WithBody_413AndConnectionClosed()
     {
         await using var server = await StartAsync();
 
@@ -120,7 +120,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task RequestHeadersTooLarge_431()
+    public async Task Request_HeadersTooLarge_431()
     {
         await using var server = await StartAsync();
 
@@ -130,7 +130,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task TooManyRequestHeaders_431()
+    public async Task Request_TooManyHeaders_431()
     {
         await using var server = await StartAsync();
         var headers = string.Concat(Enumerable.Range(0, MetricsLimits.DefaultMaxRequestHeaderCount + 1).Select(i => $"X-H{i}: v\r\n"));
@@ -141,7 +141,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task RequestLineTooLong_414()
+    public async Task Request_LineTooLong_414()
     {
         await using var server = await StartAsync();
 
@@ -151,7 +151,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task Http2PriorKnowledge_NotSpoken()
+    public async Task Connect_Http2PriorKnowledge_NotSpoken()
     {
         await using var server = await StartAsync();
 
@@ -169,7 +169,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task ConnectionsPastTheLimit_ClosedAtOnceOthersKeepWorking()
+    public async Task Connect_PastTheLimit_ClosedAtOnceOthersKeepWorking()
     {
         await using var server = await StartAsync(new MetricsLimits { MaxConnections = 3 });
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.Address!.Port);
@@ -211,7 +211,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task ConcurrentScrapesPastTheCap_503RetryAfter()
+    public async Task Scrape_ConcurrentPastTheCap_503RetryAfter()
     {
         using var release = new ManualResetEventSlim();
         var blocking = new BlockingCollector(release);
@@ -231,7 +231,7 @@ public sealed class MetricsServerTests
     }
 
     [Fact]
-    public async Task IdleConnection_ClosedAfterRequestHeadersTimeout()
+    public async Task Connect_IdleConnection_ClosedAfterRequestHeadersTimeout()
     {
         await using var server = await StartAsync(new MetricsLimits { RequestHeadersTimeout = TimeSpan.FromSeconds(1) });
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -285,6 +285,21 @@ public sealed class MetricsServerTests
         }
 
         return received.ToString();
+    }
+
+    [Fact]
+    public async Task Start_EmptyListen_NoEndpointAndOffLoggedOnce()
+    {
+        var logs = new RecordingLoggerFactory();
+        var options = new TestOptionsMonitor<MetricsOptions>(new MetricsOptions { Listen = string.Empty });
+        var scraper = new MetricsScraper([new AnswerCollector()], options, TimeProvider.System, NullLogger<MetricsScraper>.Instance);
+        await using var server = new MetricsServer(scraper, new ProbeEndpoints([], [new StubReadiness()]), options, logs);
+
+        await server.StartAsync(default);
+
+        Assert.Null(server.Address);
+        Assert.Equal(1, logs.Logger.Count(12031));
+        Assert.Equal(0, logs.Logger.Count(12030));
     }
 
     private static async Task<RunningServer> StartAsync(MetricsLimits? limits = null, IMetricsCollector? collector = null, ILoopStatus? loop = null)

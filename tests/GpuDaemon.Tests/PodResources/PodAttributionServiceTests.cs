@@ -16,6 +16,8 @@ public sealed class PodAttributionServiceTests
     private const int UpId = 13001;
     private const int DownId = 13002;
     private const int OffId = 13003;
+    private const int LoopFailedId = 13004;
+    private const int LoopRecoveredId = 13005;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
     private static string Uuid(int index) => DefaultScenario.UuidFor(index);
@@ -227,6 +229,44 @@ public sealed class PodAttributionServiceTests
     }
 
     [Fact]
+    public async Task Refresh_UnexpectedFailureRepeated_LoggedOnceThenRecoveryOnce()
+    {
+        await using var test = await Harness.StartAsync(TwoPods);
+        await test.UntilCallsAsync(1);
+
+        test.Advertised.Broken = true;
+        for (var call = 2; call <= 4; call++)
+        {
+            test.Clock.Advance(PodAttributionOptions.DefaultRefreshPeriod);
+            await test.UntilCallsAsync(call);
+        }
+
+        Assert.False(test.Service.Up);
+        var failed = Assert.Single(test.Log.Entries, e => e.EventId.Id == LoopFailedId);
+        Assert.Equal(LogLevel.Error, failed.Level);
+        Assert.Equal(0, test.Log.Count(LoopRecoveredId));
+
+        test.Advertised.Broken = false;
+        test.Clock.Advance(PodAttributionOptions.DefaultRefreshPeriod);
+        await test.UntilCallsAsync(5);
+
+        Assert.True(test.Service.Up);
+        Assert.Equal(1, test.Log.Count(LoopFailedId));
+        Assert.Equal(1, test.Log.Count(LoopRecoveredId));
+        Assert.Equal(2, test.Log.Count(UpId));
+    }
+
+    [Fact]
+    public async Task Enabled_EmptySocketThenReload_FollowsTheOptions()
+    {
+        await using var test = await Harness.StartAsync(TwoPods, new PodAttributionOptions { SocketPath = string.Empty });
+
+        Assert.False(test.Service.Enabled);
+        test.Options.Set(new PodAttributionOptions { SocketPath = test.SocketPath });
+        Assert.True(test.Service.Enabled);
+    }
+
+    [Fact]
     public async Task Options_ReloadedPeriod_NextRefreshUsesIt()
     {
         await using var test = await Harness.StartAsync(TwoPods);
@@ -267,7 +307,7 @@ public sealed class PodAttributionServiceTests
 
         public PluginActivity Activity { get; } = new();
 
-        public FixedAdvertisedDevices Advertised { get; } = new(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginOptions()));
+        public BreakableAdvertisedDevices Advertised { get; } = new(new FixedAdvertisedDevices(ResourcePlanner.Plan(Gpus.Inventory(2), new PluginOptions())));
 
         public TestOptionsMonitor<PodAttributionOptions> Options { get; }
 
@@ -334,5 +374,19 @@ public sealed class PodAttributionServiceTests
 
             _dir.Dispose();
         }
+    }
+
+    /// <summary>The advertised devices, or an unexpected failure (a bug) while <see cref="Broken"/> is set.</summary>
+    private sealed class BreakableAdvertisedDevices(IAdvertisedDevices inner) : IAdvertisedDevices
+    {
+        private volatile bool _broken;
+
+        public bool Broken
+        {
+            get => _broken;
+            set => _broken = value;
+        }
+
+        public AdvertisedDeviceSet Current => _broken ? throw new InvalidOperationException("advertised devices unavailable") : inner.Current;
     }
 }

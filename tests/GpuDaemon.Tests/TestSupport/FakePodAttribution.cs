@@ -10,6 +10,8 @@ internal sealed class FakePodAttribution : IPodAttribution
 
     public bool Up { get; set; } = true;
 
+    public bool Enabled { get; set; } = true;
+
     public IReadOnlyDictionary<string, IReadOnlyList<PodContainer>> ContainersByDevice => _containers;
 
     public int RefreshRequests => Volatile.Read(ref _refreshRequests);
