@@ -81,6 +81,11 @@ public static class ScenarioReader
                 throw Invalid(source, i, $"has memoryUsedMiB {gpu.MemoryUsedMiB}; it must be 0-{gpu.MemoryMiB}");
             }
 
+            if (gpu.MemoryReservedMiB is { } reserved && (reserved < 0 || reserved > gpu.MemoryMiB - gpu.MemoryUsedMiB))
+            {
+                throw Invalid(source, i, $"has memoryReservedMiB {reserved}; it must be 0-{gpu.MemoryMiB - gpu.MemoryUsedMiB} (memoryMiB less memoryUsedMiB)");
+            }
+
             if (gpu.NumaNode is < 0)
             {
                 throw Invalid(source, i, $"has numaNode {gpu.NumaNode}; leave it out when unknown");

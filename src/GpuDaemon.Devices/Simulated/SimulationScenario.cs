@@ -54,6 +54,9 @@ public sealed class SimulatedGpu
 
     public long MemoryUsedMiB { get; set; }
 
+    /// <summary>Memory the driver and firmware set aside, as NVML's v2 memory info reports it; null: not reported.</summary>
+    public long? MemoryReservedMiB { get; set; }
+
     public double TemperatureC { get; set; } = 34;
 
     public double PowerWatts { get; set; } = 72;

@@ -24,6 +24,23 @@ public sealed class GpuScrapeTests
     }
 
     [Fact]
+    public async Task Scrape_MemoryReservedReported_FbReservedSeriesAndFreeLessReserved()
+    {
+        var gpu = MetricsFixture.Gpu0();
+        gpu.MemoryReservedMiB = 512;
+        await using var fixture = await MetricsFixture.StartAsync(MetricsFixture.Scenario(gpu));
+
+        var scrape = await fixture.ScrapeAsync();
+
+        Assert.Equal(
+            "# HELP DCGM_FI_DEV_FB_RESERVED Device memory the driver and firmware set aside, MiB.\n" +
+            "# TYPE DCGM_FI_DEV_FB_RESERVED gauge\n" +
+            $"DCGM_FI_DEV_FB_RESERVED{{{Gpu0Labels}}} 512\n",
+            MetricsFixture.Family(scrape, "DCGM_FI_DEV_FB_RESERVED"));
+        Assert.Contains($"DCGM_FI_DEV_FB_FREE{{{Gpu0Labels}}} {81559 - 1024 - 512}\n", scrape, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Scrape_NoAttributionRegistered_GpuSeriesWithoutPodLabelsAndNoUpSeries()
     {
         await using var fixture = await MetricsFixture.StartAsync(MetricsFixture.Scenario(MetricsFixture.Gpu0()));

@@ -28,6 +28,25 @@ public sealed partial class ServeMetricsProcessTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/readyz")).StatusCode); // no kubelet here
     }
 
+    [Theory]
+    [InlineData("gpu-node-7", "Hostname", "gpu-node-7")]
+    [InlineData("gpu-node-7", "hostname", "gpu-node-7")]
+    [InlineData(null, "Hostname", null)]
+    public async Task Serve_NodeNameVariable_HostLabelFromItElseTheHostName(string? nodeName, string hostnameLabel, string? expected)
+    {
+        using var plugins = new TempDirectory();
+        using var serve = DaemonProcess.Start(
+            new Dictionary<string, string?> { ["NODE_NAME"] = nodeName },
+            "serve", "--simulate", "1", "--metrics-listen", "127.0.0.1:0", "--hostname-label", hostnameLabel, "--device-plugin-dir", plugins.Path, "--log-level", "information");
+        var address = await AddressAsync(serve);
+        using var client = new HttpClient { BaseAddress = address };
+
+        var scrape = await client.GetStringAsync("/metrics");
+
+        var temperature = scrape.Split('\n').Single(l => l.StartsWith("DCGM_FI_DEV_GPU_TEMP{", StringComparison.Ordinal));
+        Assert.Contains($",{hostnameLabel}=\"{expected ?? Environment.MachineName}\",", temperature, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// promtool (Debian's prometheus package, installed by tests/run-all.sh) parses a live scrape. It must find no
     /// error; its lint findings may only be the ones dcgm-exporter compatibility implies (camelCase labels such as

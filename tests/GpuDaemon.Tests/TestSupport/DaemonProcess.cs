@@ -59,7 +59,10 @@ public sealed class DaemonProcess : IDisposable
         }
     }
 
-    public static DaemonProcess Start(params string[] args)
+    public static DaemonProcess Start(params string[] args) => Start(new Dictionary<string, string?>(), args);
+
+    /// <summary>Starts gpudaemon with these environment variables set (a null value removes the variable).</summary>
+    public static DaemonProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
         var info = new ProcessStartInfo(host) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
@@ -68,6 +71,18 @@ public sealed class DaemonProcess : IDisposable
         // Node labels into a folder of the process's own, never NFD's real one (an empty variable would not override the default).
         var labelsDir = new TempDirectory();
         info.Environment["GPUDAEMON_NODE_LABELS_DIR"] = labelsDir.Path;
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpudaemon.dll"));
         foreach (var arg in args)
         {

@@ -62,6 +62,8 @@ public sealed class ScenarioReaderTests
     [InlineData("""{"gpus": [{"uuid": "GPU-a", "memoryMiB": 0}]}""", "memoryMiB 0")]
     [InlineData("""{"gpus": [{"uuid": "GPU-a", "utilizationPercent": 101}]}""", "utilizationPercent 101")]
     [InlineData("""{"gpus": [{"uuid": "GPU-a", "memoryMiB": 10, "memoryUsedMiB": 11}]}""", "memoryUsedMiB 11")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "memoryMiB": 10, "memoryUsedMiB": 4, "memoryReservedMiB": 7}]}""", "memoryReservedMiB 7; it must be 0-6")]
+    [InlineData("""{"gpus": [{"uuid": "GPU-a", "memoryReservedMiB": -1}]}""", "memoryReservedMiB -1")]
     [InlineData("""{"gpus": [{"uuid": "GPU-a", "nvlinkPeers": ["GPU-b"]}]}""", "nvlinkPeer \"GPU-b\"")]
     [InlineData("""{"gpus": [{"uuid": "GPU-a", "mig": {"enabled": false, "instances": [{"profile": "1g.10gb", "memoryMiB": 9856}]}}]}""", "mig.enabled false")]
     [InlineData("""{"gpus": [{"uuid": "GPU-a", "numaNode": -1}]}""", "numaNode -1")]

@@ -65,6 +65,27 @@ public sealed class SimulatedBackendTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadTelemetry_MemoryReserved_ReportedAndNotCountedFree()
+    {
+        var path = Write(Scenario(1, g => { g.MemoryUsedMiB = 1000; g.MemoryReservedMiB = 512; }));
+        await using var backend = await StartFile(path);
+
+        var telemetry = backend.ReadTelemetry("GPU-0");
+
+        Assert.Equal(512, telemetry.MemoryReservedMiB);
+        Assert.Equal(81559 - 1000 - 512, telemetry.MemoryFreeMiB);
+    }
+
+    [Fact]
+    public async Task ReadTelemetry_MemoryReservedAbsent_NotReported()
+    {
+        var path = Write(Scenario(1));
+        await using var backend = await StartFile(path);
+
+        Assert.Null(backend.ReadTelemetry("GPU-0").MemoryReservedMiB);
+    }
+
+    [Fact]
     public async Task Poll_XidAppended_DeliveredOnceAsEvent()
     {
         var scenario = Scenario(2);
