@@ -68,12 +68,12 @@ case $mode in
 full)
     calls=50000 warmup=2000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=30
     restarts=50 fault_rounds=50 exec_rounds=20 scrapes=2000 scrape_warmup=200
-    metrics_rss_scrapes=500 metrics_rss_settle=3
+    metrics_rss_scrapes=500 metrics_rss_settle=30
     ;;
 quick)
     calls=10000 warmup=1000 soak_calls=20000 soak_scrapes=2000 idle_window=60 settle=30
     restarts=20 fault_rounds=20 exec_rounds=10 scrapes=500 scrape_warmup=50
-    metrics_rss_scrapes=500 metrics_rss_settle=3
+    metrics_rss_scrapes=500 metrics_rss_settle=30
     ;;
 smoke)
     calls=300 warmup=50 soak_calls=1000 soak_scrapes=50 idle_window=5 settle=1
