@@ -67,7 +67,7 @@ public sealed class AttributedScrapeTests
     public async Task Scrape_MigMixedIndexIds_PodsOnTheirInstanceAndGpu()
     {
         var plugin = new PluginOptions { MigStrategy = MigStrategy.Mixed, DeviceIdStrategy = DeviceIdStrategy.Index };
-        await using var test = await Composed.StartAsync(MigScenario(), plugin, plans => Answer(
+        await using var test = await Composed.StartAsync(MetricsFixture.MigScenario(), plugin, plans => Answer(
             Pod("ns", "small", ("c", "nvidia.com/mig-1g.10gb", [Id(plans, "nvidia.com/mig-1g.10gb", 0)])),
             Pod("ns", "whole", ("c", "nvidia.com/gpu", [Id(plans, "nvidia.com/gpu", 0)]))));
 
@@ -86,7 +86,7 @@ public sealed class AttributedScrapeTests
     public async Task Scrape_MigEnabledStrategyNone_WholeGpuHolderOnEveryInstance()
     {
         // --mig-strategy none advertises the MIG-enabled GPU whole, by its GPU UUID; its series are still per instance.
-        await using var test = await Composed.StartAsync(MigScenario(), new PluginOptions(), plans => Answer(
+        await using var test = await Composed.StartAsync(MetricsFixture.MigScenario(), new PluginOptions(), plans => Answer(
             Pod("ns", "whole", ("c", "nvidia.com/gpu", [Id(plans, "nvidia.com/gpu", 0)]))));
 
         var scrape = await test.ScrapeAsync();
@@ -97,21 +97,6 @@ public sealed class AttributedScrapeTests
             $"DCGM_FI_DEV_GPU_TEMP{{gpu=\"0\",UUID=\"GPU-m\",{MigCommon},GPU_I_PROFILE=\"1g.10gb\",GPU_I_ID=\"2\",{Node},container=\"c\",namespace=\"ns\",pod=\"whole\"}} 40\n" +
             $"DCGM_FI_DEV_GPU_TEMP{{gpu=\"1\",UUID=\"GPU-p\",pci_bus_id=\"00000000:2a:00.0\",device=\"nvidia1\",modelName=\"NVIDIA H100 80GB HBM3\",{Node}}} 40\n",
             Samples(scrape, "DCGM_FI_DEV_GPU_TEMP"));
-    }
-
-    /// <summary>GPU 0 in MIG mode (3g.40gb, 1g.10gb), GPU 1 whole.</summary>
-    private static SimulationScenario MigScenario()
-    {
-        var mig = MetricsFixture.Gpu0("GPU-m");
-        mig.Mig = new SimulatedMig
-        {
-            Enabled = true,
-            Instances = [new SimulatedMigInstance { Profile = "3g.40gb", MemoryMiB = 40192, Uuid = "MIG-1" }, new SimulatedMigInstance { Profile = "1g.10gb", MemoryMiB = 9856, Uuid = "MIG-2" }],
-        };
-        var plain = MetricsFixture.Gpu0("GPU-p");
-        plain.PciBusId = "00000000:2a:00.0";
-        plain.MinorNumber = 1;
-        return MetricsFixture.Scenario(mig, plain);
     }
 
     /// <summary>The ID the plan advertises as the <paramref name="index"/>th device of <paramref name="resource"/>.</summary>

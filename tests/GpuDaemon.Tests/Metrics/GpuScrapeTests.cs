@@ -93,18 +93,10 @@ public sealed class GpuScrapeTests
     [Fact]
     public async Task Scrape_MigMixed_OneSeriesPerInstanceWithProfileAndId_PodOnItsInstance()
     {
-        var mig = MetricsFixture.Gpu0("GPU-m");
-        mig.Mig = new SimulatedMig
-        {
-            Enabled = true,
-            Instances = [new SimulatedMigInstance { Profile = "3g.40gb", MemoryMiB = 40192, Uuid = "MIG-1" }, new SimulatedMigInstance { Profile = "1g.10gb", MemoryMiB = 9856, Uuid = "MIG-2" }],
-        };
-        var plain = MetricsFixture.Gpu0("GPU-p");
-        plain.PciBusId = "00000000:2a:00.0";
-        plain.MinorNumber = 1;
-        plain.Gpm = false;
+        var scenario = MetricsFixture.MigScenario();
+        scenario.Gpus[1].Gpm = false;
         var attribution = new FakePodAttribution().Hold("MIG-2", new PodContainer("ns", "small", "c"));
-        await using var fixture = await MetricsFixture.StartAsync(MetricsFixture.Scenario(mig, plain), attribution);
+        await using var fixture = await MetricsFixture.StartAsync(scenario, attribution);
         var gi = fixture.Backend.Inventory.Gpus[0].Mig.Instances;
 
         var scrape = await fixture.ScrapeAsync();

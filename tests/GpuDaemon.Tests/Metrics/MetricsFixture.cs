@@ -73,6 +73,21 @@ internal sealed class MetricsFixture : IAsyncDisposable
 
     public static SimulationScenario Scenario(params SimulatedGpu[] gpus) => new() { Gpus = [.. gpus] };
 
+    /// <summary>GPU 0 in MIG mode (3g.40gb, 1g.10gb), GPU 1 whole.</summary>
+    public static SimulationScenario MigScenario()
+    {
+        var mig = Gpu0("GPU-m");
+        mig.Mig = new SimulatedMig
+        {
+            Enabled = true,
+            Instances = [new SimulatedMigInstance { Profile = "3g.40gb", MemoryMiB = 40192, Uuid = "MIG-1" }, new SimulatedMigInstance { Profile = "1g.10gb", MemoryMiB = 9856, Uuid = "MIG-2" }],
+        };
+        var plain = Gpu0("GPU-p");
+        plain.PciBusId = "00000000:2a:00.0";
+        plain.MinorNumber = 1;
+        return Scenario(mig, plain);
+    }
+
     /// <summary>The lines of one family (HELP, TYPE, samples) from a scrape.</summary>
     public static string Family(string scrape, string name) =>
         string.Concat(scrape.Split('\n').Where(l => l.Length > 0 && (l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)
