@@ -1,9 +1,11 @@
+using System.Text;
+using System.Text.RegularExpressions;
 using GpuDaemon.Cli;
 using GpuDaemon.Tests.TestSupport;
 
 namespace GpuDaemon.Tests.Cli.Commands;
 
-public sealed class DemoCommandTests
+public sealed partial class DemoCommandTests
 {
     [Fact]
     public async Task Demo_Exit_NarratesRegistrationAllocationFaultRecoveryAndRestart()
@@ -33,6 +35,64 @@ public sealed class DemoCommandTests
             position = found;
         }
     }
+
+    /// <summary>
+    /// The README's <c>gpudaemon demo --exit</c> transcript is what the demo prints, in order: numbers may differ
+    /// (timings, ports) and <c>…</c> stands for any text, but every line and its words are the demo's own.
+    /// </summary>
+    [Fact]
+    public async Task Demo_ReadmeTranscript_EveryLinePrintedInOrder()
+    {
+        var readme = File.ReadAllLines(RepoFiles.Path("README.md"));
+        var start = Array.IndexOf(readme, "$ gpudaemon demo --exit");
+        Assert.True(start >= 0, "README.md has no '$ gpudaemon demo --exit' transcript");
+        var transcript = readme.Skip(start + 1).TakeWhile(line => line != "```").ToList();
+        Assert.True(transcript.Count >= 10, $"the README transcript has only {transcript.Count} lines");
+
+        var result = await CliRunner.RunAsync("demo", "--exit", "--log-level", "none");
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Error);
+        var output = result.Output.Split('\n');
+        var position = 0;
+        foreach (var line in transcript)
+        {
+            var pattern = TranscriptLinePattern(line);
+            var found = Array.FindIndex(output, position, printed => pattern.IsMatch(printed));
+            Assert.True(found >= 0, $"README transcript line not printed (in this order) by the demo: {line}\n{result.Output}");
+            position = found + 1;
+        }
+    }
+
+    [Theory]
+    [InlineData("[plugin]   re-registered 237 ms after the restart", "[plugin]   re-registered 38 ms after the restart", true)]
+    [InlineData("[kubelet]  GPU 7 is Healthy again after 3.3 s", "[kubelet]  GPU 7 is Healthy again after 3.5 s", true)]
+    [InlineData("in /tmp/gpudaemon-demo-…/simulation.json", "in /tmp/gpudaemon-demo-FhYu4l/simulation.json", true)]
+    [InlineData("[plugin]   re-registered 237 ms after the restart", "[plugin]   registered 38 ms after the restart", false)]
+    [InlineData("[kubelet]  8 devices advertised", "[kubelet]  8 devices advertised, 8 Healthy", false)]
+    public void TranscriptLinePattern_Line_MatchesOnlyTheSameWords(string readmeLine, string printed, bool matches)
+    {
+        Assert.Equal(matches, TranscriptLinePattern(readmeLine).IsMatch(printed));
+    }
+
+    /// <summary>A README line as a pattern for a whole printed line: numbers stand for any number, … for any text.</summary>
+    private static Regex TranscriptLinePattern(string line)
+    {
+        var pattern = new StringBuilder("^");
+        foreach (var part in NumberOrEllipsis().Split(line))
+        {
+            pattern.Append(part switch
+            {
+                "…" => ".*?",
+                _ when part.Length > 0 && char.IsAsciiDigit(part[0]) => @"\d+(?:\.\d+)?",
+                _ => Regex.Escape(part),
+            });
+        }
+
+        return new Regex(pattern.Append('$').ToString(), RegexOptions.CultureInvariant);
+    }
+
+    [GeneratedRegex(@"(\d+(?:\.\d+)?|…)")]
+    private static partial Regex NumberOrEllipsis();
 
     [Fact]
     public async Task Demo_TooFewGpus_UsageError()
