@@ -12,7 +12,7 @@ public sealed record NodeLabelsOptions
     /// <summary>The file is written here first and renamed over <see cref="FileName"/>; NFD skips dot-files.</summary>
     public const string TemporaryFileName = ".gpudaemon.tmp";
 
-    /// <summary>At most this many labels are written (GPU labels are about twenty, plus four per MIG profile); the rest are dropped with a warning.</summary>
+    /// <summary>At most this many labels are written (GPU labels are about twenty-five, plus four per MIG profile); the rest are dropped with a warning.</summary>
     public const int MaxLabels = 100;
 
     /// <summary>First wait before a failed write is tried again; it doubles up to <see cref="MaxRetryDelay"/>.</summary>
