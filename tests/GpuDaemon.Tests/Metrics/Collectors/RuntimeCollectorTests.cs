@@ -19,7 +19,10 @@ public sealed class RuntimeCollectorTests
 
         var after = Value(Collect(new RuntimeCollector()), "dotnet_gc_allocated_bytes_total");
 
-        Assert.True(after - before >= kept.Length, $"allocated bytes went from {before} to {after}");
+        // The counter is the runtime's cheap reading (GC.GetTotalAllocatedBytes(precise: false)): it moves in
+        // allocation-context steps, so it may trail the exact count by one context (8 KiB) per thread.
+        const int Slack = 64 * 1024;
+        Assert.True(after - before >= kept.Length - Slack, $"allocated bytes went from {before} to {after}");
     }
 
     [Fact]
