@@ -29,6 +29,11 @@ internal static class ValidationDirectory
         }
     }
 
+    /// <summary>
+    /// <see cref="Guard{T}"/> for the install lock. Only a refused permission is turned into the one-line error: the
+    /// lock itself reads an <see cref="IOException"/> as "another validator holds it", and a read-only directory has
+    /// already been refused by <see cref="EnsureWritable"/> before any lock is taken.
+    /// </summary>
     public static async Task<T> GuardAsync<T>(string directory, Func<Task<T>> action)
     {
         try

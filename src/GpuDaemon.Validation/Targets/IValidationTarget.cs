@@ -86,7 +86,12 @@ internal sealed record ReadingProblem(string Check, string Detail);
 /// </summary>
 internal sealed record GpuComputeUse(string? ExclusiveMode, int? Processes)
 {
-    public static GpuComputeUse Unknown { get; } = new(null, null);
+    /// <summary>The compute modes' names in the busy detail (and in docs/validate.md's example).</summary>
+    public const string ExclusiveProcessMode = "exclusive-process";
+
+    public const string ExclusiveThreadMode = "exclusive-thread";
+
+    public const string ProhibitedMode = "prohibited";
 
     /// <summary>A job holds the GPU, or its mode keeps the validator out.</summary>
     public bool IsBusy => ExclusiveMode is not null || Processes > 0;

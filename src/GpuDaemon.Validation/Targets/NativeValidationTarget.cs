@@ -162,9 +162,9 @@ internal sealed class NativeValidationTarget(NativeValidationSource source) : IV
         {
             exclusive = mode switch
             {
-                NvmlComputeMode.ExclusiveProcess => "exclusive-process",
-                NvmlComputeMode.ExclusiveThread => "exclusive-thread",
-                NvmlComputeMode.Prohibited => "prohibited",
+                NvmlComputeMode.ExclusiveProcess => GpuComputeUse.ExclusiveProcessMode,
+                NvmlComputeMode.ExclusiveThread => GpuComputeUse.ExclusiveThreadMode,
+                NvmlComputeMode.Prohibited => GpuComputeUse.ProhibitedMode,
                 _ => null,
             };
         }

@@ -107,8 +107,8 @@ internal sealed class SimulatedValidationTarget(SimulationScenario scenario, str
         var cuda = scenario.Gpus[gpu.Index].Cuda;
         var exclusive = cuda?.ComputeMode switch
         {
-            SimulatedComputeModes.ExclusiveProcess => "exclusive-process",
-            SimulatedComputeModes.Prohibited => "prohibited",
+            SimulatedComputeModes.ExclusiveProcess => GpuComputeUse.ExclusiveProcessMode,
+            SimulatedComputeModes.Prohibited => GpuComputeUse.ProhibitedMode,
             _ => null,
         };
         return new GpuComputeUse(exclusive, cuda?.ComputeProcesses ?? 0);
